@@ -1,0 +1,157 @@
+"""The table oracle: which cell a snapshot request falls in, and what the profile says of it.
+
+The table speaks of one memory mode and one disk mode. A real request names any number of disks,
+each with its own mode (or none), so :func:`cell_of` maps a request onto a cell like this:
+
+1. A ``'no'`` on a disk whose domain definition already says ``snapshot='no'`` is not a choice
+   (libvirt skips such disks either way), so it is dropped.
+2. The remaining disks that carry an explicit mode decide the disk column: none -> ``omit`` (also
+   when there is no ``<disks>`` at all); all the same mode -> that mode.
+3. ``internal`` and ``external`` together -> the profile's ``mixed`` rule (both shipped profiles
+   refuse it, as libvirt's QEMU driver does).
+4. ``no`` beside one other mode -> the profile's ``partial_no`` rule when it has one
+   (``libvirt-current``: every disk must use the snapshot's mode); otherwise the ``no`` disks are
+   skipped and the other mode decides the cell (``plan-1.0.1``).
+
+When the cell accepts, every disk of the domain gets a mode (:func:`decide` returns them): its
+explicit mode; else ``no`` when its domain definition says so; else the cell's disk result, where
+``default`` is the disk's own domain default or, without one, ``external``. A resolution that ends
+up mixing internal and external disks gets the ``mixed`` rule; one with no memory and no disk
+selected gets the ``nothing`` rule. Paused counts as online; an accepted ``running`` state becomes
+``paused`` for a paused domain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from .definition import DomainDisk, SnapshotDefinition
+from .modes import (
+    Column,
+    CreateFlag,
+    DiskMode,
+    DiskResult,
+    DomainState,
+    Mechanism,
+    MemoryMode,
+    SnapshotState,
+)
+from .profile import Accepted, Cell, Profile, Rejected
+
+
+@attrs.frozen
+class Decision:
+    """The oracle's answer for one request.
+
+    ``cell`` is ``None`` only when the request fell under a rule before reaching a cell (mixed
+    modes, partial ``no``). For an accepted request, ``disks`` maps every disk to its mode and
+    ``state`` is the snapshot's ``<state>``.
+    """
+
+    cell: Cell | None
+    verdict: Accepted | Rejected
+    disks: tuple[tuple[str, DiskMode], ...] = ()
+    state: SnapshotState | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """True when the request is carried out."""
+        return isinstance(self.verdict, Accepted)
+
+
+def _explicit_choices(
+    request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
+) -> dict[str, DiskMode]:
+    """Disk name -> explicit mode, without the ``no`` the domain definition already implies."""
+    defaults = {disk.target: disk.snapshot for disk in domain_disks}
+    defaults.update({disk.source: disk.snapshot for disk in domain_disks})
+    choices: dict[str, DiskMode] = {}
+    for disk in request.disks or ():
+        if disk.snapshot is None:
+            continue
+        if disk.snapshot is DiskMode.NO and defaults.get(disk.name) is DiskMode.NO:
+            continue
+        choices[disk.name] = disk.snapshot
+    return choices
+
+
+def cell_of(
+    profile: Profile,
+    domain_state: DomainState,
+    request: SnapshotDefinition,
+    flags: CreateFlag,
+    domain_disks: Sequence[DomainDisk] = (),
+) -> Cell | Rejected:
+    """The cell a request falls in, or the rule that refuses it before any cell applies."""
+    modes = set(_explicit_choices(request, domain_disks).values())
+    if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
+        return profile.mixed
+    if len(modes) == 2:  # 'no' beside one other mode
+        if profile.partial_no is not None:
+            return profile.partial_no
+        modes.discard(DiskMode.NO)
+    disk = Column.of(modes.pop()) if modes else Column.OMIT
+    return Cell(
+        domain=domain_state.column,
+        memory=Column.of(request.memory_mode),
+        disk=disk,
+        disk_only=bool(flags & CreateFlag.DISK_ONLY),
+    )
+
+
+def _resolve_disks(
+    verdict: Accepted, request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
+) -> tuple[tuple[str, DiskMode], ...]:
+    listed = {disk.name: disk.snapshot for disk in request.disks or () if disk.snapshot}
+    if not domain_disks:
+        return tuple(listed.items())
+    resolved = []
+    for disk in domain_disks:
+        mode = listed.get(disk.target) or listed.get(disk.source)
+        if mode is None and disk.snapshot is DiskMode.NO:
+            mode = DiskMode.NO
+        if mode is None:
+            if verdict.disk is DiskResult.DEFAULT:
+                mode = disk.snapshot or DiskMode.EXTERNAL
+            else:
+                mode = DiskMode(verdict.disk.value)
+        resolved.append((disk.target, mode))
+    return tuple(resolved)
+
+
+def decide(
+    profile: Profile,
+    domain_state: DomainState,
+    request: SnapshotDefinition,
+    flags: CreateFlag = CreateFlag(0),
+    domain_disks: Sequence[DomainDisk] = (),
+) -> Decision:
+    """The oracle for one snapshot request against one profile.
+
+    ``domain_disks`` are the disks of the domain definition; without them only the disks the
+    request names are resolved. See the module docstring for how disks map onto cells.
+    """
+    cell = cell_of(profile, domain_state, request, flags, domain_disks)
+    if isinstance(cell, Rejected):
+        return Decision(None, cell)
+    verdict = profile.verdict(cell)
+    if isinstance(verdict, Rejected):
+        return Decision(cell, verdict)
+    disks = _resolve_disks(verdict, request, domain_disks)
+    modes = {mode for _, mode in disks}
+    if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
+        return Decision(cell, profile.mixed)
+    selected = modes - {DiskMode.NO}
+    if verdict.memory is MemoryMode.NO and not selected and domain_disks:
+        return Decision(cell, profile.nothing)
+    if domain_disks and not selected:
+        mechanisms = tuple(
+            m for m in verdict.mechanisms if m not in (Mechanism.TRANSACTION, Mechanism.QEMU_IMG)
+        )
+        verdict = attrs.evolve(verdict, mechanisms=mechanisms)
+    state = verdict.state
+    if state is SnapshotState.RUNNING and domain_state is DomainState.PAUSED:
+        state = SnapshotState.PAUSED
+    return Decision(cell, verdict, disks, state)

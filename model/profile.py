@@ -1,0 +1,384 @@
+"""Spec profiles: the snapshot table as data, one TOML document per profile.
+
+A profile has the 64 cells of the table (domain x memory x disk x DISK_ONLY), each with a verdict,
+plus the rules for what the table does not cover (several disks mixing modes, a disk left out of an
+internal snapshot) and the profile's capabilities (which reverts and deletes it supports).
+
+The format, one ``[[cells]]`` table per cell::
+
+    name = "plan-1.0.1"
+    description = "..."
+    [provenance]              # free-form strings: where the profile comes from
+    [capabilities]            # revert_internal, revert_external, delete_internal, delete_external
+    [rules.mixed]             # outcome, error, reason: internal and external disks together
+    [rules.nothing]           # outcome, error, reason: every disk resolved to 'no', no memory
+    [rules.partial_no]  # optional: some disks 'no' beside others (libvirt-current)
+    [[cells]]
+    domain = "offline"        # offline | online
+    memory = "omit"           # omit | no | internal | external
+    disk = "omit"             # omit | no | internal | external
+    disk_only = false
+    outcome = "accepted"      # accepted | invalid | unsupported
+    memory_result = "no"      # accepted only: no | internal | external
+    disk_result = "internal"  # accepted only: no | internal | external | default
+    mechanism = ["qemu-img"]  # accepted only, in order
+    state = "shutoff"         # accepted only: the snapshot's <state>
+    row = 1                   # the plan row, optional
+    error = "VIR_ERR_..."     # rejected only, optional
+    reason = "..."            # rejected: required
+
+This module is pure: :func:`parse_profile` takes the text; reading files is the caller's job.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from ..errors import ProfileError
+from .modes import Column, DiskResult, DomainColumn, Mechanism, MemoryMode, Outcome, SnapshotState
+
+
+@attrs.frozen(order=True)
+class Cell:
+    """One cell of the table: the domain state column, memory and disk as given, DISK_ONLY."""
+
+    domain: DomainColumn = attrs.field(validator=attrs.validators.instance_of(DomainColumn))
+    memory: Column = attrs.field(validator=attrs.validators.instance_of(Column))
+    disk: Column = attrs.field(validator=attrs.validators.instance_of(Column))
+    disk_only: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+
+    def key(self) -> str:
+        """A short, stable label: ``online/memory=external/disk=omit/disk-only``."""
+        flag = "disk-only" if self.disk_only else "no-flag"
+        return f"{self.domain.value}/memory={self.memory.value}/disk={self.disk.value}/{flag}"
+
+    def as_json(self) -> dict[str, Any]:
+        """The cell's keys as in ``snaporacle table --format json``."""
+        return {
+            "domain": self.domain.value,
+            "memory": self.memory.value,
+            "disk": self.disk.value,
+            "disk_only": self.disk_only,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Cell:
+        """The inverse of :meth:`as_json`; raises ``ValueError`` on an unknown value."""
+        if not isinstance(data.get("disk_only"), bool):
+            raise ValueError(f"disk_only must be true or false, not {data.get('disk_only')!r}")
+        return cls(
+            DomainColumn(data.get("domain")),
+            Column(data.get("memory")),
+            Column(data.get("disk")),
+            data["disk_only"],
+        )
+
+
+#: The 64 cells in table order: domain, memory, disk, then DISK_ONLY off before on.
+ALL_CELLS: tuple[Cell, ...] = tuple(
+    Cell(domain, memory, disk, disk_only)
+    for domain, memory, disk, disk_only in itertools.product(
+        DomainColumn, Column, Column, (False, True)
+    )
+)
+
+
+@attrs.frozen
+class Accepted:
+    """The request is carried out: with this memory mode, these disks, these mechanisms."""
+
+    memory: MemoryMode
+    disk: DiskResult
+    mechanisms: tuple[Mechanism, ...] = attrs.field(converter=tuple)
+    state: SnapshotState
+
+    @property
+    def outcome(self) -> Outcome:
+        """Always :attr:`Outcome.ACCEPTED`."""
+        return Outcome.ACCEPTED
+
+
+@attrs.frozen
+class Rejected:
+    """The request is refused: invalid or unsupported, with libvirt's error code and a reason."""
+
+    outcome: Outcome = attrs.field(
+        validator=attrs.validators.in_((Outcome.INVALID, Outcome.UNSUPPORTED))
+    )
+    error: str | None
+    reason: str
+
+
+Verdict = Accepted | Rejected
+
+
+@attrs.frozen
+class CellEntry:
+    """A cell with its verdict and, for the 2012 plan, its row number."""
+
+    cell: Cell
+    verdict: Verdict
+    row: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The object ``snaporacle table --format json`` prints for this cell."""
+        verdict = self.verdict
+        data = self.cell.as_json()
+        data["outcome"] = verdict.outcome.value
+        if isinstance(verdict, Accepted):
+            data.update(
+                memory_result=verdict.memory.value,
+                disk_result=verdict.disk.value,
+                mechanism=[m.value for m in verdict.mechanisms],
+                row=self.row,
+                error=None,
+                reason=None,
+            )
+        else:
+            data.update(
+                memory_result=None,
+                disk_result=None,
+                mechanism=[],
+                row=self.row,
+                error=verdict.error,
+                reason=verdict.reason,
+            )
+        return data
+
+
+@attrs.frozen
+class Capabilities:
+    """What a profile supports beyond create: reverts and deletes by snapshot kind."""
+
+    revert_internal: bool = True
+    revert_external: bool = False
+    delete_internal: bool = True
+    delete_external: bool = False
+
+
+@attrs.frozen
+class Profile:
+    """A complete spec profile: 64 cell entries, capabilities, rules and provenance."""
+
+    name: str
+    description: str
+    entries: tuple[CellEntry, ...] = attrs.field(converter=tuple)
+    capabilities: Capabilities
+    mixed: Rejected
+    nothing: Rejected
+    partial_no: Rejected | None = None
+    provenance: tuple[tuple[str, str], ...] = ()
+    _index: dict[Cell, CellEntry] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_index", {entry.cell: entry for entry in self.entries})
+
+    def entry(self, cell: Cell) -> CellEntry:
+        """The entry of one cell (every profile has all 64)."""
+        return self._index[cell]
+
+    def verdict(self, cell: Cell) -> Verdict:
+        """The verdict of one cell."""
+        return self._index[cell].verdict
+
+    def __iter__(self) -> Iterator[CellEntry]:
+        return iter(self.entries)
+
+
+_KEYS_ACCEPTED = {"memory_result", "disk_result", "mechanism", "state"}
+_KEYS_REJECTED = {"error", "reason"}
+_KEYS_CELL = {"domain", "memory", "disk", "disk_only", "outcome", "row"}
+
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _enum_value(kind: type[_E], value: object, what: str, where: str) -> _E:
+    try:
+        return kind(value)
+    except ValueError:
+        valid = ", ".join(repr(m.value) for m in kind)
+        raise ProfileError(f"{where}: unknown {what} {value!r}; valid: {valid}") from None
+
+
+def _rejected(data: Any, where: str) -> Rejected:
+    if not isinstance(data, dict):
+        raise ProfileError(f"{where}: expected a table with outcome, error and reason")
+    outcome = _enum_value(Outcome, data.get("outcome"), "outcome", where)
+    if outcome is Outcome.ACCEPTED:
+        raise ProfileError(f"{where}: a rule must reject ('invalid' or 'unsupported')")
+    reason = data.get("reason")
+    error = data.get("error")
+    if not isinstance(reason, str) or not reason:
+        raise ProfileError(f"{where}: a rejection needs a non-empty 'reason' string")
+    if error is not None and not isinstance(error, str):
+        raise ProfileError(f"{where}: 'error' must be a libvirt error code name such as VIR_ERR_...")
+    return Rejected(outcome, error, reason)
+
+
+def _parse_entry(data: Any, where: str) -> CellEntry:
+    if not isinstance(data, dict):
+        raise ProfileError(f"{where}: each [[cells]] entry must be a table")
+    unknown = set(data) - _KEYS_CELL - _KEYS_ACCEPTED - _KEYS_REJECTED
+    if unknown:
+        raise ProfileError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    try:
+        cell = Cell.from_json(data)
+    except (ValueError, KeyError) as err:
+        raise ProfileError(f"{where}: {err}") from err
+    where = f"{where} (cell {cell.key()})"
+    row = data.get("row")
+    if row is not None and (not isinstance(row, int) or isinstance(row, bool)):
+        raise ProfileError(f"{where}: 'row' must be a whole number")
+    outcome = _enum_value(Outcome, data.get("outcome"), "outcome", where)
+    if outcome is not Outcome.ACCEPTED:
+        stray = _KEYS_ACCEPTED & set(data)
+        if stray:
+            raise ProfileError(f"{where}: a rejected cell has no {', '.join(sorted(stray))}")
+        return CellEntry(cell, _rejected(data, where), row)
+    stray = _KEYS_REJECTED & set(data)
+    if stray:
+        raise ProfileError(f"{where}: an accepted cell has no {', '.join(sorted(stray))}")
+    mechanisms = data.get("mechanism")
+    if not isinstance(mechanisms, list) or not mechanisms:
+        raise ProfileError(f"{where}: an accepted cell needs a non-empty 'mechanism' list")
+    verdict = Accepted(
+        memory=_enum_value(MemoryMode, data.get("memory_result"), "memory_result", where),
+        disk=_enum_value(DiskResult, data.get("disk_result"), "disk_result", where),
+        mechanisms=tuple(_enum_value(Mechanism, m, "mechanism", where) for m in mechanisms),
+        state=_enum_value(SnapshotState, data.get("state"), "state", where),
+    )
+    return CellEntry(cell, verdict, row)
+
+
+def _cell_lines(text: str) -> list[int]:
+    """The line number of each ``[[cells]]`` header, in order, for error messages."""
+    return [
+        number
+        for number, line in enumerate(text.splitlines(), start=1)
+        if re.match(r"\s*\[\[\s*cells\s*\]\]", line)
+    ]
+
+
+def parse_profile(text: str, source: str = "<profile>") -> Profile:
+    """Parse and validate a profile document; ``source`` names it in every error.
+
+    Raises :class:`ProfileError` naming the source, the line and the cell for a syntax error, a
+    missing or repeated cell, an unknown key or value, or a malformed rule.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ProfileError(f"{source}: not valid TOML: {err}") from err
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise ProfileError(f"{source}: the profile needs a 'name' string at the top")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ProfileError(f"{source}: 'description' must be a string")
+    cells = data.get("cells")
+    if not isinstance(cells, list):
+        raise ProfileError(f"{source}: no [[cells]] tables; a profile lists all 64 cells")
+    lines = _cell_lines(text)
+    entries: dict[Cell, CellEntry] = {}
+    for index, raw in enumerate(cells):
+        line = lines[index] if index < len(lines) else 0
+        entry = _parse_entry(raw, f"{source}:{line}")
+        if entry.cell in entries:
+            raise ProfileError(f"{source}:{line}: cell {entry.cell.key()} is given twice")
+        entries[entry.cell] = entry
+    missing = [cell.key() for cell in ALL_CELLS if cell not in entries]
+    if missing:
+        shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+        raise ProfileError(f"{source}: missing cell(s) {shown}")
+    rules = data.get("rules", {})
+    if not isinstance(rules, dict) or "mixed" not in rules or "nothing" not in rules:
+        raise ProfileError(f"{source}: [rules.mixed] and [rules.nothing] are required")
+    unknown_rules = set(rules) - {"mixed", "nothing", "partial_no"}
+    if unknown_rules:
+        raise ProfileError(f"{source}: unknown rule(s) {', '.join(sorted(unknown_rules))}")
+    caps = data.get("capabilities", {})
+    fields = {f.name for f in attrs.fields(Capabilities)}
+    if not isinstance(caps, dict) or set(caps) - fields:
+        raise ProfileError(f"{source}: [capabilities] takes only {', '.join(sorted(fields))}")
+    if not all(isinstance(v, bool) for v in caps.values()):
+        raise ProfileError(f"{source}: [capabilities] values must be true or false")
+    provenance = data.get("provenance", {})
+    if not isinstance(provenance, dict):
+        raise ProfileError(f"{source}: [provenance] must be a table of strings")
+    return Profile(
+        name=name,
+        description=description,
+        entries=tuple(entries[cell] for cell in ALL_CELLS),
+        capabilities=Capabilities(**caps),
+        mixed=_rejected(rules["mixed"], f"{source}: [rules.mixed]"),
+        nothing=_rejected(rules["nothing"], f"{source}: [rules.nothing]"),
+        partial_no=(
+            _rejected(rules["partial_no"], f"{source}: [rules.partial_no]")
+            if "partial_no" in rules
+            else None
+        ),
+        provenance=tuple((str(k), str(v)) for k, v in provenance.items()),
+    )
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} to a profile")
+
+
+def _rule_lines(name: str, rule: Rejected) -> list[str]:
+    lines = [f"[rules.{name}]", f"outcome = {_toml_value(rule.outcome.value)}"]
+    if rule.error is not None:
+        lines.append(f"error = {_toml_value(rule.error)}")
+    lines += [f"reason = {_toml_value(rule.reason)}", ""]
+    return lines
+
+
+def format_profile(profile: Profile) -> str:
+    """The profile as a TOML document that :func:`parse_profile` reads back to an equal value."""
+    lines = [f"name = {_toml_value(profile.name)}"]
+    lines += [f"description = {_toml_value(profile.description)}", "", "[provenance]"]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in profile.provenance]
+    lines += ["", "[capabilities]"]
+    caps = attrs.asdict(profile.capabilities)
+    lines += [f"{key} = {_toml_value(value)}" for key, value in caps.items()]
+    lines.append("")
+    lines += _rule_lines("mixed", profile.mixed)
+    lines += _rule_lines("nothing", profile.nothing)
+    if profile.partial_no is not None:
+        lines += _rule_lines("partial_no", profile.partial_no)
+    for entry in profile.entries:
+        lines.append("[[cells]]")
+        for key, value in entry.cell.as_json().items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        verdict = entry.verdict
+        lines.append(f"outcome = {_toml_value(verdict.outcome.value)}")
+        if isinstance(verdict, Accepted):
+            lines.append(f"memory_result = {_toml_value(verdict.memory.value)}")
+            lines.append(f"disk_result = {_toml_value(verdict.disk.value)}")
+            lines.append(f"mechanism = {_toml_value([m.value for m in verdict.mechanisms])}")
+            lines.append(f"state = {_toml_value(verdict.state.value)}")
+        else:
+            if verdict.error is not None:
+                lines.append(f"error = {_toml_value(verdict.error)}")
+            lines.append(f"reason = {_toml_value(verdict.reason)}")
+        if entry.row is not None:
+            lines.append(f"row = {entry.row}")
+        lines.append("")
+    return "\n".join(lines)
