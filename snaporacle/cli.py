@@ -1,0 +1,62 @@
+"""The ``snaporacle`` command line: one sub-command per module of :mod:`snaporacle.commands`.
+
+Each command module has ``register(subparsers)``, which adds its parser and sets ``run`` (a
+function of the parsed arguments returning the exit status). Errors of snaporacle's own tree end
+the command with status 2 (usage) or 1 and one line on stderr; nothing else is printed for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .errors import SnaporacleError
+
+COMMANDS = ("table", "decide", "xml", "explore", "replay", "profile")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose help keeps the examples' line breaks."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser, with every command module that is installed."""
+    parser = _Parser(
+        prog="snaporacle",
+        description="Simulation and test oracle for libvirt domain snapshots.",
+        epilog="example:\n  snaporacle table --profile plan-1.0.1 --format markdown",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"snaporacle.commands.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"snaporacle.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``snaporacle`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except SnaporacleError as err:
+        print(f"snaporacle {args.command}: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The sub-commands of ``snaporacle``; each module has ``register(subparsers)``."""
