@@ -111,6 +111,9 @@ class ImageTool(Protocol):
     def remove(self, path: str) -> None:
         """Delete a file (image or memory state)."""
 
+    def makedirs(self, path: str) -> None:
+        """Create a directory and its missing parents under ``root`` (``mkdir -p``)."""
+
     def files(self) -> tuple[str, ...]:
         """Every file under ``root``, sorted."""
         ...
