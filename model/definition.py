@@ -8,6 +8,8 @@ they came, so that formatting gives them back unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import attrs
 
 from .modes import DiskMode, MemoryMode, SnapshotState
@@ -16,6 +18,11 @@ from .modes import DiskMode, MemoryMode, SnapshotState
 def _optional_text(_inst: object, attribute: attrs.Attribute[str | None], value: object) -> None:
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{attribute.name} must be a string or None, not {value!r}")
+
+
+def _disk_tuple(value: Iterable[SnapshotDisk] | None) -> tuple[SnapshotDisk, ...] | None:
+    """The ``disks`` converter, typed so that mypy sees what it accepts."""
+    return None if value is None else tuple(value)
 
 
 @attrs.frozen
@@ -71,7 +78,7 @@ class SnapshotDefinition:
     )
     disks: tuple[SnapshotDisk, ...] | None = attrs.field(
         default=None,
-        converter=attrs.converters.optional(tuple),
+        converter=_disk_tuple,
     )
     domain_xml: str | None = attrs.field(default=None, validator=_optional_text)
     inactive_domain_xml: str | None = attrs.field(default=None, validator=_optional_text)
