@@ -12,7 +12,7 @@ The format, one ``[[cells]]`` table per cell::
     [capabilities]            # revert_internal, revert_external, delete_internal, delete_external
     [rules.mixed]             # outcome, error, reason: internal and external disks together
     [rules.nothing]           # outcome, error, reason: every disk resolved to 'no', no memory
-    [rules.partial_no]  # optional: some disks 'no' beside others (libvirt-current)
+    [rules.partial_no]        # optional: an internal snapshot leaving a disk out (libvirt-current)
     [[cells]]
     domain = "offline"        # offline | online
     memory = "omit"           # omit | no | internal | external
@@ -36,7 +36,7 @@ import enum
 import itertools
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
@@ -90,13 +90,21 @@ ALL_CELLS: tuple[Cell, ...] = tuple(
 )
 
 
+def _mechanisms(values: Iterable[Mechanism]) -> tuple[Mechanism, ...]:
+    return tuple(values)
+
+
+def _entries(values: Iterable[CellEntry]) -> tuple[CellEntry, ...]:
+    return tuple(values)
+
+
 @attrs.frozen
 class Accepted:
     """The request is carried out: with this memory mode, these disks, these mechanisms."""
 
     memory: MemoryMode
     disk: DiskResult
-    mechanisms: tuple[Mechanism, ...] = attrs.field(converter=tuple)
+    mechanisms: tuple[Mechanism, ...] = attrs.field(converter=_mechanisms)
     state: SnapshotState
 
     @property
@@ -169,7 +177,7 @@ class Profile:
 
     name: str
     description: str
-    entries: tuple[CellEntry, ...] = attrs.field(converter=tuple)
+    entries: tuple[CellEntry, ...] = attrs.field(converter=_entries)
     capabilities: Capabilities
     mixed: Rejected
     nothing: Rejected
