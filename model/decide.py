@@ -9,16 +9,17 @@ each with its own mode (or none), so :func:`cell_of` maps a request onto a cell 
    when there is no ``<disks>`` at all); all the same mode -> that mode.
 3. ``internal`` and ``external`` together -> the profile's ``mixed`` rule (both shipped profiles
    refuse it, as libvirt's QEMU driver does).
-4. ``no`` beside one other mode -> the profile's ``partial_no`` rule when it has one
-   (``libvirt-current``: every disk must use the snapshot's mode); otherwise the ``no`` disks are
-   skipped and the other mode decides the cell (``plan-1.0.1``).
+4. ``no`` beside one other mode -> the ``no`` disks are left out and the other mode decides the
+   cell.
 
 When the cell accepts, every disk of the domain gets a mode (:func:`decide` returns them): its
 explicit mode; else ``no`` when its domain definition says so; else the cell's disk result, where
-``default`` is the disk's own domain default or, without one, ``external``. A resolution that ends
-up mixing internal and external disks gets the ``mixed`` rule; one with no memory and no disk
-selected gets the ``nothing`` rule. Paused counts as online; an accepted ``running`` state becomes
-``paused`` for a paused domain.
+``default`` is the disk's own domain default or, without one, ``external``. Then, in this order:
+a resolution mixing internal and external disks gets the ``mixed`` rule; an internal snapshot
+(an internal disk or internal memory) that leaves a disk out (``no``) gets the profile's
+``partial_no`` rule when it has one (``libvirt-current``: qemuSnapshotPrepare refuses it); one
+with no memory and no disk selected gets the ``nothing`` rule. Paused counts as online; an accepted
+``running`` state becomes ``paused`` for a paused domain.
 """
 
 from __future__ import annotations
@@ -45,9 +46,9 @@ from .profile import Accepted, Cell, Profile, Rejected
 class Decision:
     """The oracle's answer for one request.
 
-    ``cell`` is ``None`` only when the request fell under a rule before reaching a cell (mixed
-    modes, partial ``no``). For an accepted request, ``disks`` maps every disk to its mode and
-    ``state`` is the snapshot's ``<state>``.
+    ``cell`` is ``None`` only when the request fell under a rule before reaching a cell (explicit
+    internal and external disks together). For an accepted request, ``disks`` maps every disk to
+    its mode and ``state`` is the snapshot's ``<state>``.
     """
 
     cell: Cell | None
@@ -89,8 +90,6 @@ def cell_of(
     if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
         return profile.mixed
     if len(modes) == 2:  # 'no' beside one other mode
-        if profile.partial_no is not None:
-            return profile.partial_no
         modes.discard(DiskMode.NO)
     disk = Column.of(modes.pop()) if modes else Column.OMIT
     return Cell(
@@ -143,6 +142,9 @@ def decide(
     modes = {mode for _, mode in disks}
     if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
         return Decision(cell, profile.mixed)
+    internal = DiskMode.INTERNAL in modes or verdict.memory is MemoryMode.INTERNAL
+    if profile.partial_no is not None and internal and DiskMode.NO in modes:
+        return Decision(cell, profile.partial_no)
     selected = modes - {DiskMode.NO}
     if verdict.memory is MemoryMode.NO and not selected and domain_disks:
         return Decision(cell, profile.nothing)
