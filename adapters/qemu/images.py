@@ -1,0 +1,173 @@
+"""The real image tool: ``qemu-img`` for images and ``qemu-io`` for guest data on offline images.
+
+Read-only queries (``info_chain``, ``snapshot_list``) use ``-U`` so they work on images a running
+QEMU holds; everything else takes qemu's locks and fails on a held image, as qemu-img does.
+``read`` asks qemu-img for the size, then runs one ``qemu-io -r`` with a ``read -v OFF 1`` command
+per block and parses the dump.
+QEMU's own run files live in ``root/.qemu``, which ``files`` leaves out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from ...backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo
+from ...errors import BackendError
+from ...sandbox import inside
+from .process import binary, run
+
+RUN_DIR = ".qemu"
+
+_DUMP = re.compile(r"^([0-9a-f]{8}):\s+([0-9a-f]{2})\s", re.MULTILINE)
+
+
+def parse_dump(verb: str, text: str, blocks: int) -> tuple[int, ...]:
+    """The first byte of each block from ``read -v OFF 1`` dumps (one per block, in any order)."""
+    found = {int(off, 16) // BLOCK_SIZE: int(byte, 16) for off, byte in _DUMP.findall(text)}
+    if sorted(found) != list(range(blocks)):
+        raise BackendError(f"{verb}: qemu-io did not dump every block: {text.strip()[:300]!r}")
+    return tuple(found[block] for block in range(blocks))
+
+
+class QemuImageTool:
+    """``qemu-img`` and ``qemu-io`` on files under ``root``."""
+
+    def __init__(self, root: str) -> None:
+        self.root = os.path.normpath(root)
+        self.calls: list[Call] = []
+        self._img = binary("qemu-img")
+        self._io = binary("qemu-io")
+
+    def _start(self, verb: str, *args: str) -> None:
+        self.calls.append(Call(verb, args))
+
+    def _path(self, verb: str, path: str) -> str:
+        return inside(self.root, path, verb)
+
+    def create(
+        self, path: str, fmt: str, size: int = DISK_SIZE, backing: str | None = None,
+        backing_fmt: str | None = None,
+    ) -> None:
+        """``qemu-img create [-b backing -F backing_fmt] -f fmt path size``."""
+        self._start("create", path, fmt, str(size), backing or "", backing_fmt or "")
+        path = self._path("create", path)
+        argv = [self._img, "create", "-q", "-f", fmt]
+        if backing is not None:
+            argv += ["-b", self._path("create", backing)]
+            if backing_fmt is not None:
+                argv += ["-F", backing_fmt]
+        run("create", [*argv, path, str(size)])
+
+    def snapshot_create(self, path: str, tag: str) -> None:
+        """``qemu-img snapshot -c tag path``."""
+        self._start("snapshot_create", path, tag)
+        run("snapshot_create", [self._img, "snapshot", "-c", tag,
+                                self._path("snapshot_create", path)])
+
+    def snapshot_apply(self, path: str, tag: str) -> None:
+        """``qemu-img snapshot -a tag path``."""
+        self._start("snapshot_apply", path, tag)
+        run("snapshot_apply", [self._img, "snapshot", "-a", tag,
+                               self._path("snapshot_apply", path)])
+
+    def snapshot_delete(self, path: str, tag: str) -> None:
+        """``qemu-img snapshot -d tag path``."""
+        self._start("snapshot_delete", path, tag)
+        run("snapshot_delete", [self._img, "snapshot", "-d", tag,
+                                self._path("snapshot_delete", path)])
+
+    def _info(self, verb: str, path: str, chain: bool) -> list[dict[str, object]]:
+        argv = [self._img, "info", "-U", "--output=json"]
+        out = run(verb, [*argv, *(["--backing-chain"] if chain else []), path])
+        data = json.loads(out)
+        return data if isinstance(data, list) else [data]
+
+    def snapshot_list(self, path: str) -> tuple[str, ...]:
+        """The internal snapshot tags of one image, sorted (``qemu-img info -U``)."""
+        self._start("snapshot_list", path)
+        info = self._info("snapshot_list", self._path("snapshot_list", path), chain=False)[0]
+        return _tags(info)
+
+    def info_chain(self, path: str) -> tuple[ImageInfo, ...]:
+        """``qemu-img info -U --backing-chain``: active image first."""
+        self._start("info_chain", path)
+        infos = self._info("info_chain", self._path("info_chain", path), chain=True)
+        return tuple(
+            ImageInfo(
+                str(info["filename"]), str(info["format"]),
+                _optional(info.get("full-backing-filename", info.get("backing-filename"))),
+                _tags(info),
+            )
+            for info in infos
+        )
+
+    def commit(self, path: str) -> None:
+        """``qemu-img commit path``: the overlay's data into its backing image."""
+        self._start("commit", path)
+        run("commit", [self._img, "commit", "-q", self._path("commit", path)])
+
+    def write(self, path: str, fmt: str, block: int, pattern: int) -> None:
+        """``qemu-io -c 'write -P pattern OFF BLOCK_SIZE'`` on an offline image."""
+        self._start("write", path, fmt, str(block), str(pattern))
+        path = self._path("write", path)
+        if not 1 <= pattern <= 255:
+            raise BackendError(f"write: pattern {pattern} is not in 1..255")
+        command = f"write -P {pattern} {block * BLOCK_SIZE} {BLOCK_SIZE}"
+        out = run("write", [self._io, "-f", fmt, "-c", command, path])
+        if not out.startswith("wrote "):
+            raise BackendError(f"write: {path}: {out.strip()}")
+
+    def read(self, path: str, fmt: str) -> tuple[int, ...]:
+        """The first byte of every block through the chain: one ``qemu-io -r``, one read each."""
+        self._start("read", path, fmt)
+        path = self._path("read", path)
+        size = int(str(self._info("read", path, chain=False)[0]["virtual-size"]))
+        argv = [self._io, "-r", "-f", fmt]
+        for block in range(size // BLOCK_SIZE):
+            argv += ["-c", f"read -v {block * BLOCK_SIZE} 1"]
+        return parse_dump("read", run("read", [*argv, path]), size // BLOCK_SIZE)
+
+    def exists(self, path: str) -> bool:
+        """Whether a file or directory exists at ``path``."""
+        self._start("exists", path)
+        return os.path.exists(self._path("exists", path))
+
+    def remove(self, path: str) -> None:
+        """Unlink a file."""
+        self._start("remove", path)
+        path = self._path("remove", path)
+        try:
+            os.remove(path)
+        except OSError as err:
+            raise BackendError(f"remove: cannot remove '{path}': {err.strerror}") from err
+
+    def makedirs(self, path: str) -> None:
+        """``mkdir -p`` under ``root``."""
+        self._start("makedirs", path)
+        path = self._path("makedirs", path)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as err:
+            raise BackendError(f"makedirs: cannot create '{path}': {err.strerror}") from err
+
+    def files(self) -> tuple[str, ...]:
+        """Every file under ``root`` but QEMU's run directory, sorted."""
+        self._start("files")
+        found = []
+        for folder, dirs, names in os.walk(self.root):
+            if folder == self.root and RUN_DIR in dirs:
+                dirs.remove(RUN_DIR)
+            found += [os.path.join(folder, name) for name in names]
+        return tuple(sorted(found))
+
+
+def _tags(info: dict[str, object]) -> tuple[str, ...]:
+    snapshots = info.get("snapshots") or []
+    assert isinstance(snapshots, list)
+    return tuple(sorted(str(snap["name"]) for snap in snapshots))
+
+
+def _optional(value: object) -> str | None:
+    return None if value is None else str(value)

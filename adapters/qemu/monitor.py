@@ -1,0 +1,349 @@
+"""Real QEMU processes and their QMP monitors: one ``qemu-system-x86_64`` per running domain.
+
+Each QEMU runs ``-machine pc,accel=tcg -nodefaults -display none`` with no guest OS; each disk is
+a ``-blockdev`` file node plus a qcow2/raw format node and an ``ide-hd`` device whose id is the
+target name. QMP runs over one end of a socket pair handed to QEMU (no socket file, no path
+length limit). HMP commands go through ``human-monitor-command``.
+
+Known behaviours of QEMU 7.2 this module handles:
+
+- HMP errors come back as successful replies whose text starts with ``Error:``; they become
+  BackendError. HMP ``qemu-io`` prints its results on QEMU's stdout, not in the reply, so QEMU runs
+  under ``stdbuf -oL`` with stdout in ``root/.qemu/NAME.out``, read after each command.
+- After ``migrate`` to a file the VM is in ``postmigrate`` with inactive disks until ``cont``:
+  savevm/loadvm/delvm fail there, and a guest write would make QEMU abort, so it is refused.
+- A failed ``loadvm`` leaves the VM in ``restore-vm``, where a later migrate aborts QEMU; the
+  monitor resumes it at once (``cont``, then ``stop`` if it was not running) before reporting.
+- A QEMU that dies mid-operation gives a BackendError naming the verb and QEMU's last stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from qemu.qmp import QMPError
+
+from ...backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction
+from ...errors import BackendError
+from ...sandbox import inside
+from .images import RUN_DIR, parse_dump
+from .process import Qmp, binary, start, stop
+
+POLL = 0.01
+MIGRATE_TIMEOUT = 60.0
+
+
+def _hmp_string(text: str) -> str:
+    """A double-quoted HMP string argument."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class QemuMonitor:
+    """The QMP monitor of one running QEMU."""
+
+    def __init__(
+        self, name: str, proc: subprocess.Popen[bytes], qmp: Qmp, nodes: dict[str, str],
+        out: str, err: str, sizes: dict[str, int],
+    ) -> None:
+        self.name = name
+        self.calls: list[Call] = []
+        self.proc = proc
+        self._qmp = qmp
+        self._nodes = nodes
+        self._sizes = sizes
+        self._out = out
+        self._err = err
+        self._out_pos = 0
+        self._serial = 0
+        self._root = os.path.dirname(os.path.dirname(out))
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _died(self, verb: str, err: BaseException | None = None) -> BackendError:
+        code = self.proc.poll()
+        if code is None and err is not None:
+            return BackendError(f"{verb}: QMP failed on domain {self.name}: {err}")
+        stop(self.proc, grace=2.0)
+        tail = _tail(self._err)
+        return BackendError(
+            f"{verb}: QEMU of domain {self.name} died (exit status {self.proc.returncode})"
+            + (f": {tail}" if tail else "")
+        )
+
+    def _execute(self, verb: str, command: str, arguments: dict[str, object] | None = None) -> Any:
+        if self.proc.poll() is not None:
+            raise self._died(verb)
+        try:
+            return self._qmp.execute(command, arguments)
+        except QMPError as err:
+            if getattr(err, "error_message", None):
+                raise BackendError(f"{verb}: {err.error_message}") from err  # type: ignore[attr-defined]
+            raise self._died(verb, err) from err
+        except (OSError, EOFError, TimeoutError) as err:
+            raise self._died(verb, err) from err
+
+    def _hmp(self, verb: str, line: str) -> str:
+        reply = str(self._execute(verb, "human-monitor-command", {"command-line": line}))
+        if reply.startswith("Error:"):
+            raise BackendError(f"{verb}: {reply[len('Error:'):].strip()} (HMP {line})")
+        return reply
+
+    def _qemu_io(self, verb: str, target: str, commands: Sequence[str]) -> str:
+        """Run HMP ``qemu-io`` commands on a disk; their output as QEMU printed it on stdout."""
+        for command in commands:
+            reply = self._hmp(verb, f"qemu-io -d {target} {_hmp_string(command)}")
+            if reply.strip():
+                raise BackendError(f"{verb}: qemu-io on {target}: {reply.strip()}")
+        with open(self._out, encoding="utf-8", errors="replace") as out:
+            out.seek(self._out_pos)
+            text = out.read()
+            self._out_pos = out.tell()
+        return text
+
+    def _start(self, verb: str, *args: str) -> None:
+        self.calls.append(Call(verb, args))
+
+    def _node(self, verb: str, target: str) -> str:
+        if target not in self._nodes:
+            raise BackendError(f"{verb}: domain {self.name} has no disk {target!r}")
+        return self._nodes[target]
+
+    # -- the Monitor protocol -----------------------------------------------------------------
+
+    def status(self) -> str:
+        """``query-status``."""
+        self._start("status")
+        return str(self._execute("status", "query-status")["status"])
+
+    def stop(self) -> None:
+        """``stop``."""
+        self._start("stop")
+        self._execute("stop", "stop")
+
+    def cont(self) -> None:
+        """``cont`` (also reactivates the disks after a migrate)."""
+        self._start("cont")
+        self._execute("cont", "cont")
+
+    def savevm(self, tag: str) -> None:
+        """HMP ``savevm``."""
+        self._start("savevm", tag)
+        self._hmp("savevm", f"savevm {_hmp_string(tag)}")
+
+    def loadvm(self, tag: str) -> None:
+        """HMP ``loadvm``; on failure the VM gets back its run state before the error is raised."""
+        self._start("loadvm", tag)
+        was = str(self._execute("loadvm", "query-status")["status"])
+        try:
+            self._hmp("loadvm", f"loadvm {_hmp_string(tag)}")
+        except BackendError:
+            if self._execute("loadvm", "query-status")["status"] == "restore-vm":
+                self._execute("loadvm", "cont")
+                if was != "running":
+                    self._execute("loadvm", "stop")
+            raise
+
+    def delvm(self, tag: str) -> None:
+        """HMP ``delvm``."""
+        self._start("delvm", tag)
+        self._hmp("delvm", f"delvm {_hmp_string(tag)}")
+
+    def migrate_to_file(self, path: str) -> None:
+        """``migrate exec:cat>path`` and wait for it; the VM ends in postmigrate."""
+        self._start("migrate_to_file", path)
+        path = inside(self._root, path, "migrate_to_file")
+        self._execute("migrate_to_file", "migrate-set-parameters", {"max-bandwidth": 1 << 40})
+        self._execute("migrate_to_file", "migrate", {"uri": f"exec:cat > {shlex.quote(path)}"})
+        deadline = time.monotonic() + MIGRATE_TIMEOUT
+        while True:
+            info = self._execute("migrate_to_file", "query-migrate")
+            if info.get("status") == "completed":
+                return
+            if info.get("status") in ("failed", "cancelled"):
+                raise BackendError(
+                    f"migrate_to_file: migration to {path} failed: "
+                    f"{info.get('error-desc', 'no reason given')}; check the directory exists"
+                )
+            if time.monotonic() > deadline:
+                raise BackendError(f"migrate_to_file: migration to {path} did not finish")
+            time.sleep(POLL)
+
+    def transaction(self, actions: Sequence[SnapshotAction]) -> None:
+        """``transaction`` of blockdev-snapshot-sync, one action per disk."""
+        self._start("transaction", *(f"{a.target}={a.overlay}" for a in actions))
+        overlays = [inside(self._root, a.overlay, "transaction") for a in actions]
+        new = dict(self._nodes)
+        steps = []
+        for action, overlay in zip(actions, overlays, strict=True):
+            self._serial += 1
+            node = f"n{self._serial}"
+            steps.append({"type": "blockdev-snapshot-sync", "data": {
+                "node-name": new.get(action.target) or self._node("transaction", action.target),
+                "snapshot-file": overlay, "snapshot-node-name": node, "format": action.format,
+            }})
+            new[action.target] = node
+        self._execute("transaction", "transaction", {"actions": steps})
+        self._nodes = new
+
+    def chain(self, target: str) -> tuple[str, ...]:
+        """The device's image paths, active first (``query-named-block-nodes``)."""
+        self._start("chain", target)
+        node = self._node("chain", target)
+        for entry in self._execute("chain", "query-named-block-nodes", {"flat": False}):
+            if entry.get("node-name") == node:
+                image, paths = entry["image"], []
+                while image is not None:
+                    paths.append(str(image["filename"]))
+                    image = image.get("backing-image")
+                return tuple(paths)
+        raise BackendError(f"chain: node {node} of disk {target} is gone from QEMU")
+
+    def write(self, target: str, block: int, pattern: int) -> None:
+        """HMP ``qemu-io -d TARGET "write -P ..."``; refused while the disks are inactive."""
+        self._start("write", target, str(block), str(pattern))
+        self._node("write", target)
+        if not 1 <= pattern <= 255:
+            raise BackendError(f"write: pattern {pattern} is not in 1..255")
+        if not 0 <= block < self._sizes[target] // BLOCK_SIZE:
+            raise BackendError(f"write: block {block} is outside disk {target}")
+        if self._execute("write", "query-status")["status"] == "postmigrate":
+            raise BackendError(
+                f"write: disks of {self.name} are inactive after migrate (QEMU would abort); "
+                "cont first"
+            )
+        out = self._qemu_io("write", target,
+                            [f"write -P {pattern} {block * BLOCK_SIZE} {BLOCK_SIZE}"])
+        if not out.startswith("wrote "):
+            raise BackendError(f"write: qemu-io on {target}: {out.strip()}")
+
+    def read(self, target: str) -> tuple[int, ...]:
+        """The first byte of every block of the running disk, one HMP ``qemu-io read`` each."""
+        self._start("read", target)
+        self._node("read", target)
+        blocks = self._sizes[target] // BLOCK_SIZE
+        commands = [f"read -v {block * BLOCK_SIZE} 1" for block in range(blocks)]
+        return parse_dump("read", self._qemu_io("read", target, commands), blocks)
+
+    def quit(self) -> None:
+        """``quit`` and wait for the process; kill it if it lingers. Quitting twice is harmless."""
+        self.calls.append(Call("quit"))
+        if self.proc.poll() is None:
+            try:
+                self._qmp.execute("quit")
+            except (QMPError, OSError, EOFError, TimeoutError):
+                self.proc.kill()
+        self._qmp.close()
+        stop(self.proc)
+        for path in (self._out, self._err):
+            if os.path.exists(path):
+                os.remove(path)
+
+
+def _tail(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as err:
+            return " ".join(err.read().strip().splitlines()[-3:])
+    except OSError:
+        return ""
+
+
+class QemuLauncher:
+    """Starts one ``qemu-system-x86_64`` per domain, with files under ``root``."""
+
+    def __init__(self, root: str, memory_mib: int = 32) -> None:
+        self.root = os.path.normpath(root)
+        self.calls: list[Call] = []
+        self.monitors: list[QemuMonitor] = []
+        self._memory = memory_mib
+        self._qemu = binary("qemu-system-x86_64")
+        self._stdbuf = binary("stdbuf")
+
+    def launch(
+        self, name: str, disks: Sequence[DiskAttachment], paused: bool = False,
+        incoming: str | None = None,
+    ) -> QemuMonitor:
+        """Start QEMU for a domain; ``incoming`` restores a memory file written by migrate."""
+        args = [name, *(f"{d.target}={d.path}:{d.format}" for d in disks)]
+        args += (["paused"] if paused else []) + ([f"incoming={incoming}"] if incoming else [])
+        self.calls.append(Call("launch", tuple(args)))
+        paths = [inside(self.root, d.path, "launch") for d in disks]
+        if incoming is not None:
+            incoming = inside(self.root, incoming, "launch")
+        if any(m.name == name and m.proc.poll() is None for m in self.monitors):
+            raise BackendError(f"launch: domain {name} is already running; quit it first")
+        if len({d.target for d in disks}) != len(disks) or len(disks) > 4:
+            raise BackendError("launch: give at most 4 disks, each target once")
+        run_dir = os.path.join(self.root, RUN_DIR)
+        os.makedirs(run_dir, exist_ok=True)
+        out, err = (os.path.join(run_dir, f"{name}.{ext}") for ext in ("out", "err"))
+        argv = [self._stdbuf, "-oL", self._qemu, "-machine", "pc,accel=tcg", "-nodefaults",
+                "-display", "none", "-m", str(self._memory), "-name", name]
+        nodes: dict[str, str] = {}
+        for index, (disk, path) in enumerate(zip(disks, paths, strict=True)):
+            nodes[disk.target] = f"{disk.target}-0"
+            argv += ["-blockdev", json.dumps({"driver": "file", "filename": path,
+                                              "node-name": f"{disk.target}-file"}),
+                     "-blockdev", json.dumps({"driver": disk.format, "file": f"{disk.target}-file",
+                                              "node-name": nodes[disk.target]}),
+                     "-device", f"ide-hd,id={disk.target},drive={nodes[disk.target]},"
+                                f"bus=ide.{index // 2},unit={index % 2}"]
+        argv += ["-S"] if paused or incoming else []
+        argv += ["-incoming", "defer"] if incoming else []
+        ours, theirs = socket.socketpair()
+        argv += ["-chardev", f"socket,id=qmp,fd={theirs.fileno()}",
+                 "-mon", "chardev=qmp,mode=control"]
+        proc = start(argv, [theirs.fileno()], out, err)
+        theirs.close()
+        try:
+            monitor = self._connect(name, proc, ours, nodes, out, err)
+            if incoming is not None:
+                self._restore(monitor, incoming, paused)
+        except BaseException:
+            proc.kill()
+            stop(proc)
+            raise
+        self.monitors.append(monitor)
+        return monitor
+
+    def _connect(
+        self, name: str, proc: subprocess.Popen[bytes], sock: socket.socket,
+        nodes: dict[str, str], out: str, err: str,
+    ) -> QemuMonitor:
+        try:
+            qmp = Qmp(sock, name)
+        except (QMPError, OSError, EOFError, TimeoutError) as error:
+            stop(proc, grace=5.0)
+            raise BackendError(
+                f"launch: QEMU for domain {name} did not start: {_tail(err) or error}"
+            ) from error
+        monitor = QemuMonitor(name, proc, qmp, nodes, out, err, {})
+        sizes = {
+            entry["node-name"]: int(entry["image"]["virtual-size"])
+            for entry in monitor._execute("launch", "query-named-block-nodes", {"flat": True})
+        }
+        monitor._sizes.update({target: sizes[node] for target, node in nodes.items()})
+        return monitor
+
+    def _restore(self, monitor: QemuMonitor, incoming: str, paused: bool) -> None:
+        monitor._execute("launch", "migrate-incoming", {"uri": f"exec:cat {shlex.quote(incoming)}"})
+        deadline = time.monotonic() + MIGRATE_TIMEOUT
+        while monitor._execute("launch", "query-status")["status"] == "inmigrate":
+            if time.monotonic() > deadline:
+                raise BackendError(f"launch: restoring {incoming} did not finish")
+            time.sleep(POLL)
+        if not paused:
+            monitor._execute("launch", "cont")
+
+    def close(self) -> None:
+        """Quit every QEMU this launcher started."""
+        for monitor in self.monitors:
+            monitor.quit()
+        self.monitors.clear()
+
