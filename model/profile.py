@@ -227,21 +227,34 @@ def _rejected(data: Any, where: str) -> Rejected:
     if not isinstance(reason, str) or not reason:
         raise ProfileError(f"{where}: a rejection needs a non-empty 'reason' string")
     if error is not None and not isinstance(error, str):
-        raise ProfileError(f"{where}: 'error' must be a libvirt error code name such as VIR_ERR_...")
+        raise ProfileError(f"{where}: 'error' must be a libvirt error code name (VIR_ERR_...)")
     return Rejected(outcome, error, reason)
+
+
+def _given_cell(data: Mapping[str, Any]) -> str:
+    """The cell as a ``[[cells]]`` table gives it, in :meth:`Cell.key` form, valid or not."""
+    flag = data.get("disk_only")
+    label = {True: "disk-only", False: "no-flag"}[flag] if isinstance(flag, bool) else f"{flag!r}"
+    return f"{data.get('domain')}/memory={data.get('memory')}/disk={data.get('disk')}/{label}"
 
 
 def _parse_entry(data: Any, where: str) -> CellEntry:
     if not isinstance(data, dict):
         raise ProfileError(f"{where}: each [[cells]] entry must be a table")
-    unknown = set(data) - _KEYS_CELL - _KEYS_ACCEPTED - _KEYS_REJECTED
+    where = f"{where} (cell {_given_cell(data)})"
+    known = _KEYS_CELL | _KEYS_ACCEPTED | _KEYS_REJECTED
+    unknown = set(data) - known
     if unknown:
-        raise ProfileError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    try:
-        cell = Cell.from_json(data)
-    except (ValueError, KeyError) as err:
-        raise ProfileError(f"{where}: {err}") from err
-    where = f"{where} (cell {cell.key()})"
+        valid = ", ".join(sorted(known))
+        raise ProfileError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; valid: {valid}")
+    if not isinstance(data.get("disk_only"), bool):
+        raise ProfileError(f"{where}: 'disk_only' must be true or false")
+    cell = Cell(
+        _enum_value(DomainColumn, data.get("domain"), "domain", where),
+        _enum_value(Column, data.get("memory"), "memory", where),
+        _enum_value(Column, data.get("disk"), "disk", where),
+        data["disk_only"],
+    )
     row = data.get("row")
     if row is not None and (not isinstance(row, int) or isinstance(row, bool)):
         raise ProfileError(f"{where}: 'row' must be a whole number")
@@ -266,6 +279,24 @@ def _parse_entry(data: Any, where: str) -> CellEntry:
     return CellEntry(cell, verdict, row)
 
 
+def _toml_error_where(text: str, err: tomllib.TOMLDecodeError) -> str:
+    """``:LINE`` of a TOML syntax error, and the ``[[cells]]`` table it falls in when it does."""
+    found = re.search(r"at line (\d+)", str(err))
+    if found is None:
+        return ""
+    line = int(found.group(1))
+    headers = [number for number in _cell_lines(text) if number <= line]
+    if not headers:
+        return f":{line}"
+    block = "\n".join(text.splitlines()[headers[-1] : line])
+    key_value = r'^\s*(domain|memory|disk|disk_only)\s*=\s*"?([\w-]+)"?'
+    pairs = re.findall(key_value, block, re.MULTILINE)
+    given: dict[str, object] = dict(pairs)
+    if given.get("disk_only") in ("true", "false"):
+        given["disk_only"] = given["disk_only"] == "true"
+    return f":{line} (in the [[cells]] table at line {headers[-1]}, cell {_given_cell(given)})"
+
+
 def _cell_lines(text: str) -> list[int]:
     """The line number of each ``[[cells]]`` header, in order, for error messages."""
     return [
@@ -284,7 +315,8 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ProfileError(f"{source}: not valid TOML: {err}") from err
+        where = _toml_error_where(text, err)
+        raise ProfileError(f"{source}{where}: not valid TOML: {err}") from err
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise ProfileError(f"{source}: the profile needs a 'name' string at the top")
@@ -296,16 +328,25 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         raise ProfileError(f"{source}: no [[cells]] tables; a profile lists all 64 cells")
     lines = _cell_lines(text)
     entries: dict[Cell, CellEntry] = {}
+    first_line: dict[Cell, int] = {}
     for index, raw in enumerate(cells):
         line = lines[index] if index < len(lines) else 0
         entry = _parse_entry(raw, f"{source}:{line}")
         if entry.cell in entries:
-            raise ProfileError(f"{source}:{line}: cell {entry.cell.key()} is given twice")
+            raise ProfileError(
+                f"{source}:{line}: cell {entry.cell.key()} is given twice "
+                f"(first at line {first_line[entry.cell]}); keep one of them"
+            )
         entries[entry.cell] = entry
+        first_line[entry.cell] = line
     missing = [cell.key() for cell in ALL_CELLS if cell not in entries]
     if missing:
-        shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
-        raise ProfileError(f"{source}: missing cell(s) {shown}")
+        more = f" and {len(missing) - 4} more" if len(missing) > 4 else ""
+        shown = ", ".join(missing[:4]) + more
+        end = len(text.splitlines())
+        raise ProfileError(
+            f"{source}:{end}: missing cell(s) {shown}; add a [[cells]] table for each"
+        )
     rules = data.get("rules", {})
     if not isinstance(rules, dict) or "mixed" not in rules or "nothing" not in rules:
         raise ProfileError(f"{source}: [rules.mixed] and [rules.nothing] are required")
