@@ -22,31 +22,40 @@ def _offline(domain_state: DomainState, disk_only: bool) -> bool:
 
 
 def check_memory_allowed(
-    definition: SnapshotDefinition, domain_state: DomainState, disk_only: bool
+    definition: SnapshotDefinition,
+    domain_state: DomainState,
+    disk_only: bool,
+    *,
+    source: str = "<xml>",
 ) -> None:
     """Refuse memory state for an offline domain or a disk-only snapshot, as libvirt's parser.
 
-    Raises :class:`SnapshotXMLError` (``VIR_ERR_XML_ERROR``).
+    Raises :class:`SnapshotXMLError` (``VIR_ERR_XML_ERROR``) naming ``source``.
     """
     mode = definition.memory_mode
     if _offline(domain_state, disk_only) and mode in (MemoryMode.INTERNAL, MemoryMode.EXTERNAL):
         why = "a disk-only snapshot" if disk_only else f"a {domain_state.value} domain"
         raise SnapshotXMLError(
-            f"memory state cannot be saved with offline or disk-only snapshot (memory "
+            f"{source}: memory state cannot be saved with offline or disk-only snapshot (memory "
             f"{mode.value} asked for {why}); use <memory snapshot='no'/> or drop <memory>"
         )
 
 
 def with_defaults(
-    definition: SnapshotDefinition, domain_state: DomainState, disk_only: bool
+    definition: SnapshotDefinition,
+    domain_state: DomainState,
+    disk_only: bool,
+    *,
+    source: str = "<xml>",
 ) -> SnapshotDefinition:
     """``definition`` with its ``<memory>`` default filled in for ``domain_state``.
 
     A memory given with only a ``file`` becomes ``external``; a missing one becomes ``no`` for
     an offline domain or a disk-only snapshot and ``internal`` otherwise. Raises
-    :class:`SnapshotXMLError` when the memory given cannot be saved (:func:`check_memory_allowed`).
+    :class:`SnapshotXMLError` naming ``source`` when the memory given cannot be saved
+    (:func:`check_memory_allowed`).
     """
-    check_memory_allowed(definition, domain_state, disk_only)
+    check_memory_allowed(definition, domain_state, disk_only, source=source)
     mode = definition.memory_mode
     if mode is None:
         mode = MemoryMode.NO if _offline(domain_state, disk_only) else MemoryMode.INTERNAL

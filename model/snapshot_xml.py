@@ -78,15 +78,20 @@ class FormatOptions:
     )
 
 
-def apply_options(definition: SnapshotDefinition, options: FormatOptions) -> SnapshotDefinition:
-    """The definition after the creation time, defaults and state that ``options`` ask for."""
+def apply_options(
+    definition: SnapshotDefinition, options: FormatOptions, *, source: str = "<xml>"
+) -> SnapshotDefinition:
+    """The definition after the creation time, defaults and state that ``options`` ask for.
+
+    Raises :class:`SnapshotXMLError` naming ``source`` when the defaults refuse the memory.
+    """
     if options.creation_time is not None:
         definition = with_creation_time(definition, options.creation_time)
     state = options.domain_state
     if state is None and options.disk_only:
         state = DomainState.RUNNING
     if state is not None:
-        definition = with_defaults(definition, state, options.disk_only)
+        definition = with_defaults(definition, state, options.disk_only, source=source)
         definition = attrs.evolve(definition, state=snapshot_state(state, options.disk_only))
     if options.running:
         definition = attrs.evolve(definition, state=SnapshotState.RUNNING)
@@ -109,5 +114,7 @@ def reformat_snapshot(
         source=source,
     )
     return format_snapshot(
-        apply_options(definition, options), internal=options.internal, uuid=options.uuid
+        apply_options(definition, options, source=source),
+        internal=options.internal,
+        uuid=options.uuid,
     )

@@ -43,8 +43,8 @@ CONFIG_UNSUPPORTED = "VIR_ERR_CONFIG_UNSUPPORTED"
 
 # Anything that may come before the root element, other than a DOCTYPE.
 _PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
-# Matches when an element sits deeper than MAX_DEPTH; XPath walks the tree in C.
-_TOO_DEEP = etree.XPath("boolean(/" + "/*" * (MAX_DEPTH + 1) + ")")
+# The first element deeper than MAX_DEPTH, if any; XPath walks the tree in C.
+_TOO_DEEP = etree.XPath("(" + "/*" * (MAX_DEPTH + 1) + ")[1]")
 
 _OFFLINE_STATES = frozenset({SnapshotState.SHUTOFF, SnapshotState.DISK_SNAPSHOT})
 #: libvirt's virStorageType values accepted for a snapshot disk (dir and volume are refused).
@@ -128,8 +128,11 @@ def read_document(text: str | bytes, source: str = "<xml>") -> etree._Element:
     if getattr(docinfo, "doctype", "") or any(dtd is not None for dtd in dtds):
         raise _error(source, 1, "DOCTYPE declarations are not accepted (no DTD or entity may be "
                      "declared); remove the <!DOCTYPE ...> line")
-    if _TOO_DEEP(root):
-        raise _error(source, None, f"elements are nested more than {MAX_DEPTH} deep; a snapshot "
+    too_deep = _TOO_DEEP(root)
+    if isinstance(too_deep, list) and too_deep:
+        first = too_deep[0]
+        line = _line(first) if isinstance(first, etree._Element) else None
+        raise _error(source, line, f"elements are nested more than {MAX_DEPTH} deep; a snapshot "
                      "definition needs far fewer levels")
     return root
 
@@ -148,7 +151,7 @@ def validate_element(root: etree._Element, source: str = "<xml>") -> None:
     line = error.line if error is not None else _line(root)
     message = _one_line(error.message) if error is not None else "does not match"
     raise SchemaError(f"{source}:{line}: not a valid <domainsnapshot> (schema "
-                      f"{SCHEMA_PATH.name}): {message}")
+                      f"{SCHEMA_PATH.name}): {message}", "VIR_ERR_XML_INVALID_SCHEMA")
 
 
 def _string(root: etree._Element, path: str) -> tuple[str | None, int | None]:
@@ -200,7 +203,8 @@ def _memory(root: etree._Element, *, redefine: bool, offline: bool,
         raise _error(source, line, "memory state cannot be saved with offline or disk-only "
                      "snapshot; use <memory snapshot='no'/>")
     if file is not None and not file.startswith("/"):
-        raise _error(source, line, f"memory snapshot file path ({file}) must be absolute")
+        raise _error(source, line, f"memory snapshot file path ({file}) must be absolute; give "
+                     "a path starting with '/'")
     return None if mode is None else MemorySpec(snapshot=mode, file=file)
 
 
@@ -240,7 +244,8 @@ def _disk(element: etree._Element, source: str) -> SnapshotDisk:
                      CONFIG_UNSUPPORTED)
     if path is not None and disk_type in ("file", "block") and not path.startswith("/"):
         raise _error(source, _line(src) or line,
-                     f"disk snapshot image path '{path}' must be absolute")
+                     f"disk snapshot image path '{path}' must be absolute; give a "
+                     "path starting with '/'")
     if mode is None and (path is not None or fmt is not None):
         mode = DiskMode.EXTERNAL
     if path is not None and mode is not DiskMode.EXTERNAL:
