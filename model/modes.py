@@ -88,11 +88,12 @@ class Mechanism(enum.Enum):
 
 
 class Outcome(enum.Enum):
-    """The class of an operation's result."""
+    """The class of an operation's result (a table cell is never ``failed``)."""
 
     ACCEPTED = "accepted"
     INVALID = "invalid"
     UNSUPPORTED = "unsupported"
+    FAILED = "failed"
 
 
 class SnapshotState(enum.Enum):

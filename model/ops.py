@@ -175,6 +175,11 @@ class Result:
         """An accepted result."""
         return cls(Outcome.ACCEPTED, None, value)
 
+    @classmethod
+    def refused(cls, outcome: Outcome, error: str | None, message: str) -> Result:
+        """A refusal: its class, libvirt's error code name and the message."""
+        return cls(outcome, error, None, message)
+
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready mapping."""
         value = list(self.value) if isinstance(self.value, tuple) else self.value

@@ -1,0 +1,62 @@
+"""Adapter ``fake``: the reference driver over the in-memory fake backends. The embedded default.
+
+Nothing touches the disk: the work directory is a virtual path. ``faults`` takes a
+:class:`~snaporacle.fakes.faults.FaultPlan` so that the driver's rollback can be explored too.
+"""
+
+from __future__ import annotations
+
+from ..fakes.driver import ReferenceDriver
+from ..fakes.faults import FaultPlan
+from ..fakes.images import FakeImageTool
+from ..fakes.monitor import FakeLauncher
+from ..model.observation import Observation
+from ..model.ops import Op, Result
+from ..profiles import load_profile
+from .protocol import Capabilities
+
+#: The virtual work directory of every fake adapter.
+FAKE_ROOT = "/snaporacle-fake"
+
+
+class FakeAdapter:
+    """The reference driver over fakes; ``driver_class`` lets tests plug a broken driver."""
+
+    name = "fake"
+
+    def __init__(
+        self,
+        uri: str | None = None,
+        profile: str = "libvirt-current",
+        workdir: str | None = None,
+        faults: FaultPlan | None = None,
+        driver_class: type[ReferenceDriver] = ReferenceDriver,
+    ) -> None:
+        self.root = FAKE_ROOT
+        self.capabilities = Capabilities(profile=profile)
+        self._profile = load_profile(profile)
+        self._faults = faults
+        self._driver_class = driver_class
+        self.driver = self._new_driver()
+
+    def _new_driver(self) -> ReferenceDriver:
+        images = FakeImageTool(self.root, faults=self._faults)
+        launcher = FakeLauncher(images, faults=self._faults)
+        return self._driver_class(images, launcher, self._profile)
+
+    def apply(self, op: Op) -> Result:
+        """Carry out one operation on the reference driver."""
+        return self.driver.apply(op)
+
+    def observe(self) -> Observation:
+        """The reference driver's view of its fakes."""
+        return self.driver.observe()
+
+    def reset(self) -> None:
+        """A fresh driver over fresh fakes."""
+        self.driver.close()
+        self.driver = self._new_driver()
+
+    def close(self) -> None:
+        """Stop the fake domains."""
+        self.driver.close()

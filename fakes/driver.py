@@ -1,0 +1,570 @@
+"""The reference driver: libvirt's snapshot API carried out on any backends, by the table.
+
+It shares the *decisions* with the model (flag rules, XML parse, :func:`decide`, the per-disk plan)
+and does the *work* itself through an :class:`~snaporacle.backend.ImageTool` and a
+:class:`~snaporacle.backend.Launcher`: qemu-img offline; savevm, migrate and transaction on the
+monitor of a running domain. Its metadata (snapshot records, tree, current) is its own.
+
+Promise on failure: when a backend call fails part way, the driver undoes what it did (removes the
+tags and overlays it made, resumes the VM), returns a ``failed`` result naming the backend error,
+adds no snapshot metadata and leaves guest data unchanged; files it could not remove are listed in
+``leftovers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from ..backend import DiskAttachment, ImageTool, Launcher, Monitor, SnapshotAction
+from ..errors import BackendError, SnapshotXMLError
+from ..model.decide import decide
+from ..model.definition import DomainSpec, SnapshotDefinition
+from ..model.flags import (
+    check_create_flags,
+    check_delete_flags,
+    check_live_memory,
+    check_revert_flags,
+)
+from ..model.modes import CreateFlag, DeleteFlag, DiskMode, DomainState, MemoryMode, Outcome
+from ..model.observation import (
+    DiskObservation,
+    DomainObservation,
+    ImageObservation,
+    Observation,
+    SnapshotObservation,
+)
+from ..model.ops import (
+    CreateSnapshot,
+    CurrentSnapshot,
+    DefineDomain,
+    DeleteSnapshot,
+    DestroyDomain,
+    DumpSnapshotXML,
+    ListSnapshots,
+    Op,
+    PauseDomain,
+    Result,
+    ResumeDomain,
+    RevertSnapshot,
+    StartDomain,
+    WriteData,
+)
+from ..model.profile import Profile, Rejected
+from ..model.snapshot_ops import (
+    delete_refusal,
+    delete_victims,
+    forget,
+    plan_disks,
+    redefined_record,
+    revert_overlay,
+    revert_refusal,
+    revert_target_state,
+    snapshot_definition,
+)
+from ..model.snapshot_xml import format_snapshot, parse_snapshot
+from ..model.world import Domain, Snapshot, SnapshotDisk
+
+_CONFIG = "VIR_ERR_CONFIG_UNSUPPORTED"
+_FAILED = "VIR_ERR_OPERATION_FAILED"
+_NO_SNAPSHOT = "VIR_ERR_NO_DOMAIN_SNAPSHOT"
+
+
+@attrs.define
+class _DomainRecord:
+    """The driver's own bookkeeping for one domain."""
+
+    spec: DomainSpec
+    active: dict[str, str]
+    snapshots: dict[str, Snapshot] = attrs.field(factory=dict)
+    current: str | None = None
+    monitor: Monitor | None = None
+    clock: int = 0
+
+    def formats(self) -> dict[str, str]:
+        return {disk.target: disk.format for disk in self.spec.disks}
+
+
+def _refused(rejected: Rejected) -> Result:
+    return Result.refused(rejected.outcome, rejected.error, rejected.reason)
+
+
+def _failed(what: str, err: BackendError) -> Result:
+    return Result.refused(Outcome.FAILED, _FAILED, f"{what}: {err}")
+
+
+class ReferenceDriver:
+    """The snapshot API over an image tool and a launcher, deciding by ``profile``."""
+
+    def __init__(self, images: ImageTool, launcher: Launcher, profile: Profile) -> None:
+        self.images = images
+        self.launcher = launcher
+        self.profile = profile
+        self.domains: dict[str, _DomainRecord] = {}
+        self.memory_files: set[str] = set()
+        self.leftovers: list[str] = []
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _format_of(self, path: str) -> str:
+        return self.images.info_chain(path)[0].format
+
+    def _attachments(self, record: _DomainRecord) -> list[DiskAttachment]:
+        return [
+            DiskAttachment(disk.target, record.active[disk.target], self._format_of(
+                record.active[disk.target]))
+            for disk in record.spec.disks
+        ]
+
+    def _launch(self, record: _DomainRecord, paused: bool, incoming: str | None = None) -> None:
+        record.monitor = self.launcher.launch(
+            record.spec.name, self._attachments(record), paused=paused, incoming=incoming
+        )
+
+    def _stop_process(self, record: _DomainRecord) -> None:
+        if record.monitor is not None:
+            record.monitor.quit()
+            record.monitor = None
+
+    def state(self, record: _DomainRecord) -> DomainState:
+        """The domain state as the monitor reports it."""
+        if record.monitor is None:
+            return DomainState.SHUTOFF
+        return DomainState.RUNNING if record.monitor.status() == "running" else DomainState.PAUSED
+
+    def _undo(self, steps: list[Callable[[], None]], undo_files: list[str]) -> None:
+        for step in reversed(steps):
+            try:
+                step()
+            except BackendError:
+                pass
+        for path in undo_files:
+            try:
+                if self.images.exists(path):
+                    self.images.remove(path)
+            except BackendError:
+                self.leftovers.append(path)
+
+    # --- domains ------------------------------------------------------------------------------
+
+    def _define(self, op: DefineDomain) -> Result:
+        spec = op.domain
+        if spec.name in self.domains:
+            return Result.refused(
+                Outcome.INVALID, _FAILED, f"domain '{spec.name}' already exists"
+            )
+        for disk in spec.disks:
+            if self.images.exists(disk.source):
+                return Result.refused(
+                    Outcome.INVALID, _FAILED, f"image {disk.source} already exists"
+                )
+        made: list[str] = []
+        try:
+            for disk in spec.disks:
+                self.images.create(disk.source, disk.format)
+                made.append(disk.source)
+        except BackendError as err:
+            self._undo([], made)
+            return _failed("define", err)
+        self.domains[spec.name] = _DomainRecord(
+            spec=spec, active={d.target: d.source for d in spec.disks}
+        )
+        return Result.ok()
+
+    def _lifecycle(self, record: _DomainRecord, op: Op) -> Result:
+        state = self.state(record)
+        if isinstance(op, StartDomain):
+            if state.active:
+                return Result.refused(
+                    Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", "domain is already running"
+                )
+            self._launch(record, paused=op.paused)
+            return Result.ok()
+        if not state.active or record.monitor is None:
+            return Result.refused(
+                Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", "domain is not running"
+            )
+        if isinstance(op, PauseDomain) and state is DomainState.RUNNING:
+            record.monitor.stop()
+        elif isinstance(op, ResumeDomain) and state is DomainState.PAUSED:
+            record.monitor.cont()
+        elif isinstance(op, DestroyDomain):
+            self._stop_process(record)
+        return Result.ok()
+
+    def _write(self, record: _DomainRecord, op: WriteData) -> Result:
+        path = record.active.get(op.disk)
+        if path is None:
+            return Result.refused(Outcome.INVALID, "VIR_ERR_INVALID_ARG", f"no disk '{op.disk}'")
+        if not 0 <= op.block < 16 or not 1 <= op.pattern <= 255:
+            return Result.refused(
+                Outcome.INVALID, "VIR_ERR_INVALID_ARG", "block or pattern out of range"
+            )
+        if record.monitor is not None:
+            record.monitor.write(op.disk, op.block, op.pattern)
+        else:
+            self.images.write(path, self._format_of(path), op.block, op.pattern)
+        return Result.ok()
+
+    # --- create -------------------------------------------------------------------------------
+
+    def _create(self, record: _DomainRecord, op: CreateSnapshot) -> Result:
+        flags = op.flags
+        state = self.state(record)
+        refusal = check_create_flags(flags, state)
+        if refusal is not None:
+            return _refused(refusal)
+        try:
+            definition = parse_snapshot(
+                op.xml,
+                redefine=bool(flags & CreateFlag.REDEFINE),
+                validate=bool(flags & CreateFlag.VALIDATE),
+            )
+        except SnapshotXMLError as err:
+            return Result.refused(Outcome.INVALID, err.error, str(err))
+        if flags & CreateFlag.REDEFINE:
+            return self._redefine(record, definition, flags)
+        name = definition.name or str(record.clock)
+        if name in record.snapshots:
+            return Result.refused(
+                Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", f"snapshot '{name}' already exists"
+            )
+        refusal = check_live_memory(flags, definition.memory_mode is MemoryMode.EXTERNAL)
+        if refusal is not None:
+            return _refused(refusal)
+        decision = decide(self.profile, state, definition, flags, record.spec.disks)
+        verdict = decision.verdict
+        if isinstance(verdict, Rejected):
+            return _refused(verdict)
+        if flags & CreateFlag.QUIESCE:
+            return Result.refused(
+                Outcome.UNSUPPORTED,
+                "VIR_ERR_ARGUMENT_UNSUPPORTED",
+                "QEMU guest agent is not configured",
+            )
+        plan = plan_disks(
+            record.spec, record.active, definition, decision.disks, flags, name,
+            self._format_of, self.images.exists,
+        )
+        if isinstance(plan, Result):
+            return plan
+        memory_file = definition.memory.file if verdict.memory is MemoryMode.EXTERNAL else None
+        try:
+            if state.active:
+                self._take_online(record, plan, name, memory_file, verdict.memory, flags)
+            else:
+                self._take_offline(record, plan, name)
+        except BackendError as err:
+            return _failed("snapshot create", err)
+        if memory_file is not None:
+            self.memory_files.add(memory_file)
+        if flags & CreateFlag.HALT:
+            self._stop_process(record)
+        if not flags & CreateFlag.NO_METADATA:
+            record.snapshots[name] = Snapshot(
+                name=name,
+                parent=record.current,
+                state=decision.state or state,  # type: ignore[arg-type]
+                memory=verdict.memory,
+                memory_file=memory_file,
+                disks=tuple(plan),
+                creation_time=record.clock,
+                description=definition.description,
+            )
+            record.current = name
+        record.clock += 1
+        return Result.ok(name)
+
+    def _take_offline(self, record: _DomainRecord, plan: list[SnapshotDisk], name: str) -> None:
+        undo: list[Callable[[], None]] = []
+        made: list[str] = []
+        try:
+            for disk in plan:
+                path = record.active[disk.target]
+                if disk.mode is DiskMode.INTERNAL:
+                    self.images.snapshot_create(path, name)
+                    undo.append(lambda p=path: self.images.snapshot_delete(p, name))
+                elif disk.mode is DiskMode.EXTERNAL and disk.overlay is not None:
+                    if not self.images.exists(disk.overlay):
+                        made.append(disk.overlay)
+                        self.images.create(
+                            disk.overlay, "qcow2", backing=path, backing_fmt=self._format_of(path)
+                        )
+        except BackendError:
+            self._undo(undo, made)
+            raise
+        for disk in plan:
+            if disk.mode is DiskMode.EXTERNAL and disk.overlay is not None:
+                record.active[disk.target] = disk.overlay
+
+    def _take_online(
+        self,
+        record: _DomainRecord,
+        plan: list[SnapshotDisk],
+        name: str,
+        memory_file: str | None,
+        memory: MemoryMode,
+        flags: CreateFlag,
+    ) -> None:
+        monitor = record.monitor
+        assert monitor is not None
+        was_running = monitor.status() == "running"
+        actions = [
+            SnapshotAction(disk.target, disk.overlay)
+            for disk in plan
+            if disk.mode is DiskMode.EXTERNAL and disk.overlay is not None
+        ]
+        if memory is MemoryMode.INTERNAL:
+            monitor.savevm(name)
+            return
+        made: list[str] = []
+        try:
+            if memory_file is not None:
+                if was_running and not flags & CreateFlag.LIVE:
+                    monitor.stop()
+                made.append(memory_file)
+                monitor.migrate_to_file(memory_file)
+                monitor.cont()
+                if not was_running or not flags & CreateFlag.LIVE:
+                    monitor.stop()
+            if actions:
+                made.extend(a.overlay for a in actions if not self.images.exists(a.overlay))
+                monitor.transaction(actions)
+        except BackendError:
+            self._undo([], made)
+            self._resume(monitor, was_running)
+            raise
+        self._resume(monitor, was_running)
+        for action in actions:
+            record.active[action.target] = action.overlay
+
+    @staticmethod
+    def _resume(monitor: Monitor, was_running: bool) -> None:
+        try:
+            status = monitor.status()
+            if status != "running" and was_running:
+                monitor.cont()
+            elif status == "postmigrate" and not was_running:
+                monitor.cont()
+                monitor.stop()
+        except BackendError:
+            pass
+
+    def _redefine(
+        self, record: _DomainRecord, definition: SnapshotDefinition, flags: CreateFlag
+    ) -> Result:
+        snapshot = redefined_record(record.snapshots, definition, record.clock)
+        if isinstance(snapshot, Result):
+            return snapshot
+        record.snapshots[snapshot.name] = snapshot
+        if flags & CreateFlag.CURRENT:
+            record.current = snapshot.name
+        return Result.ok(snapshot.name)
+
+    # --- revert and delete --------------------------------------------------------------------
+
+    def _as_domain(self, record: _DomainRecord) -> Domain:
+        return Domain(
+            spec=record.spec,
+            state=self.state(record),
+            active=dict(record.active),
+            snapshots=dict(record.snapshots),
+            current=record.current,
+        )
+
+    def _revert(self, record: _DomainRecord, op: RevertSnapshot) -> Result:
+        refusal = check_revert_flags(op.flags)
+        if refusal is not None:
+            return _refused(refusal)
+        snapshot = record.snapshots.get(op.name)
+        if snapshot is None:
+            return Result.refused(
+                Outcome.INVALID, _NO_SNAPSHOT, f"no domain snapshot with matching name '{op.name}'"
+            )
+        problem = revert_refusal(snapshot, self.profile, self.images.exists)
+        if problem is not None:
+            return problem
+        target = revert_target_state(snapshot, op.flags)
+        internal = [d for d in snapshot.disks if d.mode is DiskMode.INTERNAL]
+        try:
+            if snapshot.memory is MemoryMode.INTERNAL:
+                if record.monitor is None:
+                    self._launch(record, paused=True)
+                assert record.monitor is not None
+                record.monitor.loadvm(snapshot.name)
+            else:
+                self._stop_process(record)
+                for disk in internal:
+                    self.images.snapshot_apply(record.active[disk.target], snapshot.name)
+                for disk in snapshot.disks:
+                    if disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
+                        overlay = revert_overlay(disk.frozen, self.images.exists)
+                        self.images.create(
+                            overlay, "qcow2", backing=disk.frozen,
+                            backing_fmt=self._format_of(disk.frozen),
+                        )
+                        record.active[disk.target] = overlay
+                if snapshot.memory is MemoryMode.EXTERNAL:
+                    self._launch(record, paused=True, incoming=snapshot.memory_file)
+                elif target.active:
+                    self._launch(record, paused=True)
+        except BackendError as err:
+            return _failed("snapshot revert", err)
+        if record.monitor is not None:
+            if target is DomainState.RUNNING:
+                record.monitor.cont()
+            elif target is DomainState.SHUTOFF:
+                self._stop_process(record)
+        record.current = snapshot.name
+        return Result.ok()
+
+    def _delete(self, record: _DomainRecord, op: DeleteSnapshot) -> Result:
+        refusal = check_delete_flags(op.flags)
+        if refusal is not None:
+            return _refused(refusal)
+        if op.name not in record.snapshots:
+            return Result.refused(
+                Outcome.INVALID, _NO_SNAPSHOT, f"no domain snapshot with matching name '{op.name}'"
+            )
+        domain = self._as_domain(record)
+        victims = delete_victims(domain, op.name, op.flags)
+        if not op.flags & DeleteFlag.METADATA_ONLY:
+            problem = delete_refusal(domain, victims, op.flags, self.profile)
+            if problem is not None:
+                return problem
+            try:
+                for name in victims:
+                    self._discard(record, record.snapshots[name])
+            except BackendError as err:
+                return _failed("snapshot delete", err)
+        self._forget(record, victims)
+        return Result.ok()
+
+    def _forget(self, record: _DomainRecord, victims: list[str]) -> None:
+        """Drop the records of deleted snapshots (re-parenting, moving current up)."""
+        remaining = forget(self._as_domain(record), victims)
+        record.snapshots = dict(remaining.snapshots)
+        record.current = remaining.current
+
+    def _discard(self, record: _DomainRecord, snapshot: Snapshot) -> None:
+        for disk in snapshot.disks:
+            path = record.active[disk.target]
+            if disk.mode is DiskMode.INTERNAL:
+                if snapshot.name not in self.images.snapshot_list(path):
+                    continue
+                if record.monitor is not None:
+                    record.monitor.delvm(snapshot.name)
+                else:
+                    self.images.snapshot_delete(path, snapshot.name)
+            elif disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
+                self.images.commit(path)
+                self.images.remove(path)
+                record.active[disk.target] = disk.frozen
+        if snapshot.memory is MemoryMode.EXTERNAL and snapshot.memory_file is not None:
+            if self.images.exists(snapshot.memory_file):
+                self.images.remove(snapshot.memory_file)
+            self.memory_files.discard(snapshot.memory_file)
+
+    # --- the API ------------------------------------------------------------------------------
+
+    def apply(self, op: Op) -> Result:
+        """Carry out one operation."""
+        if isinstance(op, DefineDomain):
+            return self._define(op)
+        record = self.domains.get(op.domain)
+        if record is None:
+            return Result.refused(
+                Outcome.INVALID, "VIR_ERR_NO_DOMAIN", f"no domain with name '{op.domain}'"
+            )
+        try:
+            return self._dispatch(record, op)
+        except BackendError as err:
+            return _failed(op.kind, err)
+
+    def _dispatch(self, record: _DomainRecord, op: Op) -> Result:
+        if isinstance(op, (StartDomain, PauseDomain, ResumeDomain, DestroyDomain)):
+            return self._lifecycle(record, op)
+        if isinstance(op, WriteData):
+            return self._write(record, op)
+        if isinstance(op, CreateSnapshot):
+            return self._create(record, op)
+        if isinstance(op, RevertSnapshot):
+            return self._revert(record, op)
+        if isinstance(op, DeleteSnapshot):
+            return self._delete(record, op)
+        if isinstance(op, ListSnapshots):
+            return Result.ok(tuple(sorted(record.snapshots)))
+        if isinstance(op, CurrentSnapshot):
+            if record.current is None:
+                return Result.refused(
+                    Outcome.INVALID,
+                    _NO_SNAPSHOT,
+                    f"the domain '{op.domain}' does not have a current snapshot",
+                )
+            return Result.ok(record.current)
+        if isinstance(op, DumpSnapshotXML):
+            snapshot = record.snapshots.get(op.name)
+            if snapshot is None:
+                return Result.refused(
+                    Outcome.INVALID, _NO_SNAPSHOT,
+                    f"no domain snapshot with matching name '{op.name}'",
+                )
+            definition = snapshot_definition(self._as_domain(record), snapshot)
+            return Result.ok(format_snapshot(definition))
+        raise TypeError(f"not an operation: {op!r}")
+
+    # --- observation --------------------------------------------------------------------------
+
+    def observe(self) -> Observation:
+        """What a user sees: states, trees, chains, tags, guest data and memory files."""
+        root = self.images.root.rstrip("/") + "/"
+
+        def rel(path: str) -> str:
+            return path[len(root):] if path.startswith(root) else path
+
+        domains = []
+        for name in sorted(self.domains):
+            record = self.domains[name]
+            disks = []
+            for disk in record.spec.disks:
+                active = record.active[disk.target]
+                chain = tuple(
+                    ImageObservation(rel(info.path), info.format, tuple(sorted(info.tags)))
+                    for info in self.images.info_chain(active)
+                )
+                if record.monitor is not None:
+                    data = record.monitor.read(disk.target)
+                else:
+                    data = self.images.read(active, self._format_of(active))
+                disks.append(DiskObservation(disk.target, chain, data))
+            snapshots = tuple(
+                SnapshotObservation(
+                    name=snap.name,
+                    parent=snap.parent,
+                    state=snap.state.value,
+                    memory=snap.memory.value,
+                    memory_file=rel(snap.memory_file) if snap.memory_file else None,
+                    disks=tuple((d.target, d.mode.value) for d in snap.disks),
+                )
+                for snap in sorted(record.snapshots.values(), key=lambda s: s.name)
+            )
+            domains.append(
+                DomainObservation(
+                    name=name,
+                    state=self.state(record).value,
+                    current=record.current,
+                    snapshots=snapshots,
+                    disks=tuple(disks),
+                )
+            )
+        memory = tuple(sorted(rel(p) for p in self.memory_files if self.images.exists(p)))
+        return Observation(domains=tuple(domains), memory_files=memory)
+
+    def close(self) -> None:
+        """Stop every running domain."""
+        for record in self.domains.values():
+            try:
+                self._stop_process(record)
+            except BackendError:
+                pass

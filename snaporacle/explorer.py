@@ -1,0 +1,309 @@
+"""The explorer: Hypothesis stateful testing of an adapter against the model.
+
+:func:`machine_for` builds a ``RuleBasedStateMachine`` over a :class:`~snaporacle.lockstep.Lockstep`:
+its rules draw operations from what the model knows (the domain, its disks, the snapshot names)
+and every memory mode x disk mode x flag, invalid combinations included. A :class:`Divergence`
+fails the example and Hypothesis shrinks it to a minimal trace.
+
+:func:`explore` runs the machine for ``examples`` x ``steps``, then runs every table cell the
+random runs did not reach as a short trace of its own (define, bring the domain to the cell's state,
+create), so a run always says which of the 64 cells it checked. Events go to a
+:class:`~snaporacle.reporting.Reporter`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+import attrs
+import hypothesis
+import hypothesis.reporting
+from hypothesis import HealthCheck, strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
+
+from .adapters.protocol import Adapter
+from .lockstep import Divergence, Lockstep
+from .model.modes import Column, CreateFlag, DeleteFlag, DomainColumn, DomainState, RevertFlag
+from .model.ops import (
+    CreateSnapshot,
+    CurrentSnapshot,
+    DefineDomain,
+    DeleteSnapshot,
+    DestroyDomain,
+    DumpSnapshotXML,
+    ListSnapshots,
+    Op,
+    PauseDomain,
+    ResumeDomain,
+    RevertSnapshot,
+    StartDomain,
+    WriteData,
+)
+from .model.profile import ALL_CELLS, Cell, Profile
+from .reporting import NullReporter, Reporter
+from .requests import cell_request, domain_spec, snapshot_xml
+
+NAMES = ("s1", "s2", "s3", "s4", "s5")
+EXTRA_CREATE_FLAGS = (
+    CreateFlag.HALT,
+    CreateFlag.NO_METADATA,
+    CreateFlag.ATOMIC,
+    CreateFlag.LIVE,
+    CreateFlag.REUSE_EXT,
+    CreateFlag.QUIESCE,
+    CreateFlag.VALIDATE,
+    CreateFlag.CURRENT,
+    CreateFlag.REDEFINE,
+)
+
+
+@attrs.define
+class Coverage:
+    """What a run reached: cells, operations, steps and examples."""
+
+    cells: set[Cell] = attrs.field(factory=set)
+    ops: Counter[str] = attrs.field(factory=Counter)
+    steps: int = 0
+    examples: int = 0
+
+    def record(self, op: Op, cell: Cell | None) -> None:
+        """Count one step."""
+        self.steps += 1
+        self.ops[op.kind] += 1
+        if cell is not None:
+            self.cells.add(cell)
+
+
+def _flags(draw: Any, options: tuple[Any, ...], empty: Any) -> Any:
+    value = empty
+    for flag in draw(st.lists(st.sampled_from(options), max_size=2, unique=True)):
+        value |= flag
+    return value
+
+
+def machine_for(
+    adapter: Adapter, profile: Profile, coverage: Coverage, reporter: Reporter
+) -> type[RuleBasedStateMachine]:
+    """A state machine class that drives ``adapter`` in lockstep with the model."""
+    lockstep = Lockstep(adapter, profile)
+    caps = adapter.capabilities
+    disks = max(1, min(caps.max_disks, 2))
+
+    class SnapshotMachine(RuleBasedStateMachine):
+        """Random operations on one domain, compared with the model after every step."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            lockstep.reset()
+            coverage.examples += 1
+            reporter.example_started(coverage.examples)
+            self.domain = domain_spec(adapter.root, 0, disks)
+
+        def do(self, op: Op) -> None:
+            try:
+                _, cell = lockstep.step(op)
+            except Divergence as divergence:
+                coverage.record(op, divergence.cell)
+                reporter.step(op, divergence.trace[-1].actual, divergence.cell)
+                raise
+            coverage.record(op, cell)
+            reporter.step(op, lockstep.trace[-1].actual, cell)
+
+        def state(self) -> DomainState:
+            return lockstep.world.domains[self.domain.name].state
+
+        def snapshot_names(self) -> list[str]:
+            return sorted(lockstep.world.domains[self.domain.name].snapshots)
+
+        @initialize()
+        def define(self) -> None:
+            self.do(DefineDomain(self.domain))
+
+        @rule(kind=st.sampled_from(("start", "start-paused", "pause", "resume", "destroy")))
+        def lifecycle(self, kind: str) -> None:
+            name = self.domain.name
+            op: Op = {
+                "start": StartDomain(name),
+                "start-paused": StartDomain(name, paused=True),
+                "pause": PauseDomain(name),
+                "resume": ResumeDomain(name),
+                "destroy": DestroyDomain(name),
+            }[kind]
+            self.do(op)
+
+        @rule(disk=st.integers(0, disks - 1), block=st.integers(0, 3), pattern=st.integers(1, 255))
+        def write(self, disk: int, block: int, pattern: int) -> None:
+            self.do(WriteData(self.domain.name, self.domain.disks[disk].target, block, pattern))
+
+        @rule(
+            cell=st.sampled_from(ALL_CELLS),
+            name=st.sampled_from(NAMES),
+            data=st.data(),
+        )
+        def create(self, cell: Cell, name: str, data: st.DataObject) -> None:
+            online = cell.domain is DomainColumn.ONLINE
+            if online and not self.state().active:
+                self.do(StartDomain(self.domain.name, paused=data.draw(st.booleans())))
+            elif not online and self.state().active:
+                self.do(DestroyDomain(self.domain.name))
+            targets = tuple(d.target for d in self.domain.disks)
+            modes = {target: cell.disk for target in targets}
+            if len(targets) > 1 and data.draw(st.booleans()):
+                modes[targets[-1]] = data.draw(st.sampled_from(list(Column)))
+            xml = snapshot_xml(
+                adapter.root, name, cell.memory, modes,
+                explicit_sources=data.draw(st.booleans()),
+            )
+            flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
+            if data.draw(st.integers(0, 3)) == 0:
+                flags |= _flags(data.draw, EXTRA_CREATE_FLAGS, CreateFlag(0))
+            self.do(CreateSnapshot(self.domain.name, xml, flags))
+
+        @rule(data=st.data())
+        def revert(self, data: st.DataObject) -> None:
+            name = data.draw(st.sampled_from(self.snapshot_names() or list(NAMES)))
+            flags = _flags(
+                data.draw, (RevertFlag.RUNNING, RevertFlag.PAUSED, RevertFlag.FORCE),
+                RevertFlag(0),
+            )
+            self.do(RevertSnapshot(self.domain.name, name, flags))
+
+        @rule(data=st.data())
+        def delete(self, data: st.DataObject) -> None:
+            name = data.draw(st.sampled_from(self.snapshot_names() or list(NAMES)))
+            flags = _flags(
+                data.draw,
+                (DeleteFlag.CHILDREN, DeleteFlag.CHILDREN_ONLY, DeleteFlag.METADATA_ONLY),
+                DeleteFlag(0),
+            )
+            self.do(DeleteSnapshot(self.domain.name, name, flags))
+
+        @rule(kind=st.sampled_from(("list", "current", "dumpxml")), data=st.data())
+        def query(self, kind: str, data: st.DataObject) -> None:
+            name = self.domain.name
+            if kind == "list":
+                self.do(ListSnapshots(name))
+            elif kind == "current":
+                self.do(CurrentSnapshot(name))
+            else:
+                snap = data.draw(st.sampled_from(self.snapshot_names() or list(NAMES)))
+                self.do(DumpSnapshotXML(name, snap))
+
+        @invariant()
+        def tree_well_formed(self) -> None:
+            domain = lockstep.world.domains.get(self.domain.name)
+            if domain is None:
+                return
+            for snap in domain.snapshots.values():
+                seen = {snap.name}
+                parent = snap.parent
+                while parent is not None:
+                    assert parent in domain.snapshots, f"{snap.name}: parent {parent} missing"
+                    assert parent not in seen, f"cycle through {parent}"
+                    seen.add(parent)
+                    parent = domain.snapshots[parent].parent
+            assert domain.current is None or domain.current in domain.snapshots
+
+    return SnapshotMachine
+
+
+@attrs.frozen
+class ExploreResult:
+    """The outcome of a run: coverage, seconds and the divergence found (if any)."""
+
+    coverage: Coverage
+    seconds: float
+    divergences: tuple[Divergence, ...]
+    swept: tuple[Cell, ...]
+
+    def as_json(self, examples: int, steps: int) -> dict[str, Any]:
+        """The report JSON of ``snaporacle explore --report-json``."""
+        return {
+            "examples": examples,
+            "steps": steps,
+            "examples_run": self.coverage.examples,
+            "steps_run": self.coverage.steps,
+            "seconds": round(self.seconds, 3),
+            "cells_covered": [c.as_json() for c in sorted(self.coverage.cells)],
+            "cells_swept": [c.as_json() for c in self.swept],
+            "operations": dict(sorted(self.coverage.ops.items())),
+            "divergences": [d.as_json() for d in self.divergences],
+        }
+
+
+def sweep_cells(
+    adapter: Adapter, profile: Profile, cells: list[Cell], coverage: Coverage, reporter: Reporter
+) -> Divergence | None:
+    """Run each cell as a short trace of its own: define, set the state, create."""
+    lockstep = Lockstep(adapter, profile)
+    for cell in cells:
+        lockstep.reset()
+        domain = domain_spec(adapter.root)
+        ops: list[Op] = [DefineDomain(domain)]
+        if cell.domain is DomainColumn.ONLINE:
+            ops.append(StartDomain(domain.name))
+        xml, flags = cell_request(cell, adapter.root, "cell")
+        ops.append(CreateSnapshot(domain.name, xml, flags))
+        for op in ops:
+            try:
+                _, hit = lockstep.step(op)
+            except Divergence as divergence:
+                return divergence
+            coverage.record(op, hit)
+            reporter.step(op, lockstep.trace[-1].actual, hit)
+    lockstep.reset()
+    return None
+
+
+def explore(
+    adapter: Adapter,
+    profile: Profile,
+    examples: int = 40,
+    steps: int = 30,
+    seed: int | None = None,
+    reporter: Reporter | None = None,
+    sweep: bool = True,
+) -> ExploreResult:
+    """Explore ``adapter`` against ``profile``; see the module docstring."""
+    reporter = reporter or NullReporter()
+    coverage = Coverage()
+    machine = machine_for(adapter, profile, coverage, reporter)
+    if seed is not None:
+        machine = hypothesis.seed(seed)(machine)
+    settings = hypothesis.settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=None,
+        derandomize=seed is None,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    reporter.run_started(examples, steps)
+    start = time.perf_counter()
+    divergences: list[Divergence] = []
+    try:
+        with hypothesis.reporting.with_reporter(lambda _message: None):
+            run_state_machine_as_test(machine, settings=settings)
+    except Divergence as divergence:
+        divergences.append(divergence)
+        reporter.divergence(divergence)
+    swept: list[Cell] = []
+    if sweep and not divergences:
+        swept = [cell for cell in ALL_CELLS if cell not in coverage.cells]
+        found = sweep_cells(adapter, profile, swept, coverage, reporter)
+        if found is not None:
+            divergences.append(found)
+            reporter.divergence(found)
+    result = ExploreResult(coverage, time.perf_counter() - start, tuple(divergences), tuple(swept))
+    reporter.run_finished(result)
+    return result

@@ -1,0 +1,180 @@
+"""Reporters: where the explorer's events go (step taken, divergence found, run finished).
+
+A reporter implements :class:`Reporter`; :class:`ConsoleReporter` shows a rich progress bar and,
+at the end, which of the 64 cells and which operations were hit, and the divergence side by side.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .model.modes import Column, DomainColumn
+from .model.ops import Op, Result
+from .model.profile import ALL_CELLS, Cell
+
+if TYPE_CHECKING:
+    from .explorer import ExploreResult
+    from .lockstep import Divergence
+
+
+class Reporter(Protocol):
+    """Receives the events of a run."""
+
+    def run_started(self, examples: int, steps: int) -> None:
+        """A run begins."""
+
+    def example_started(self, number: int) -> None:
+        """Hypothesis starts example ``number`` (including shrink attempts)."""
+
+    def step(self, op: Op, result: Result, cell: Cell | None) -> None:
+        """One operation was applied to both sides."""
+
+    def divergence(self, divergence: Divergence) -> None:
+        """A (shrunk) divergence was found."""
+
+    def run_finished(self, result: ExploreResult) -> None:
+        """The run is over."""
+
+
+class NullReporter:
+    """Ignores every event."""
+
+    def run_started(self, examples: int, steps: int) -> None:
+        """Nothing."""
+
+    def example_started(self, number: int) -> None:
+        """Nothing."""
+
+    def step(self, op: Op, result: Result, cell: Cell | None) -> None:
+        """Nothing."""
+
+    def divergence(self, divergence: Divergence) -> None:
+        """Nothing."""
+
+    def run_finished(self, result: ExploreResult) -> None:
+        """Nothing."""
+
+
+def coverage_table(cells: set[Cell]) -> Table:
+    """Which of the 64 cells were hit: rows memory x disk, columns domain x DISK_ONLY."""
+    table = Table(title=f"table cells covered: {len(cells)}/{len(ALL_CELLS)}")
+    table.add_column("memory / disk")
+    heads = [(d, f) for d in DomainColumn for f in (False, True)]
+    for domain, flag in heads:
+        table.add_column(f"{domain.value}{' disk-only' if flag else ''}", justify="center")
+    for memory in Column:
+        for disk in Column:
+            marks = [
+                "x" if Cell(domain, memory, disk, flag) in cells else "-" for domain, flag in heads
+            ]
+            table.add_row(f"{memory.value} / {disk.value}", *marks)
+    return table
+
+
+def divergence_table(divergence: Divergence) -> Table:
+    """The minimal trace with the expected and actual result of each step."""
+    table = Table(title="divergence: minimal trace")
+    table.add_column("#", justify="right")
+    table.add_column("operation")
+    table.add_column("expected")
+    table.add_column("actual")
+    for number, step in enumerate(divergence.trace, start=1):
+        op = step.op
+        text = op.kind + " " + " ".join(
+            f"{k}={v}" for k, v in vars_of(op).items() if k not in ("domain", "xml")
+        )
+        if op.kind == "create":
+            text += "\n" + op.xml.strip()  # type: ignore[union-attr]
+        table.add_row(
+            str(number), text, _result_text(step.expected), _result_text(step.actual)
+        )
+    return table
+
+
+def vars_of(op: Op) -> dict[str, object]:
+    """An operation's fields, flags by name."""
+    import attrs
+
+    from .model.modes import flag_names
+
+    out: dict[str, object] = {}
+    for field in attrs.fields(type(op)):
+        value = getattr(op, field.name)
+        if field.name == "flags":
+            value = "|".join(flag_names(value)) or "0"
+        out[field.name] = value
+    return out
+
+
+def _result_text(result: Result) -> str:
+    text = result.outcome.value
+    if result.error:
+        text += f" {result.error}"
+    if result.value is not None and not isinstance(result.value, str):
+        text += f" {list(result.value)}"
+    elif isinstance(result.value, str) and "\n" not in result.value:
+        text += f" {result.value}"
+    return text
+
+
+class ConsoleReporter:
+    """A rich progress bar while running; coverage and divergences at the end."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self.progress = Progress(
+            TextColumn("[bold]exploring"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("examples, {task.fields[steps]} steps, {task.fields[cells]}/64 cells"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.task = self.progress.add_task("explore", total=0, steps=0, cells=0)
+        self.cells: set[Cell] = set()
+        self.steps = 0
+
+    def run_started(self, examples: int, steps: int) -> None:
+        """Start the progress bar."""
+        self.progress.update(self.task, total=examples)
+        self.progress.start()
+
+    def example_started(self, number: int) -> None:
+        """Advance the bar."""
+        self.progress.update(self.task, completed=number)
+
+    def step(self, op: Op, result: Result, cell: Cell | None) -> None:
+        """Count the step and the cell."""
+        self.steps += 1
+        if cell is not None:
+            self.cells.add(cell)
+        if self.steps % 25 == 0:
+            self.progress.update(self.task, steps=self.steps, cells=len(self.cells))
+
+    def divergence(self, divergence: Divergence) -> None:
+        """Show the minimal trace side by side."""
+        self.progress.stop()
+        self.console.print(divergence_table(divergence))
+        for line in divergence.differences[:20]:
+            self.console.print(f"  [red]{line}")
+
+    def run_finished(self, result: ExploreResult) -> None:
+        """Show the coverage tables."""
+        self.progress.stop()
+        self.console.print(coverage_table(result.coverage.cells))
+        ops = Table(title="operations")
+        ops.add_column("operation")
+        ops.add_column("steps", justify="right")
+        for kind, count in sorted(result.coverage.ops.items()):
+            ops.add_row(kind, str(count))
+        self.console.print(ops)
+        self.console.print(
+            f"{result.coverage.examples} examples, {result.coverage.steps} steps, "
+            f"{len(result.swept)} cells swept, {len(result.divergences)} divergence(s), "
+            f"{result.seconds:.1f} s"
+        )
