@@ -1,0 +1,380 @@
+"""The libvirt adapter: snaporacle's operations carried out through libvirt-python.
+
+``uri`` chooses the driver:
+
+- ``test:///default`` (the default): libvirt's in-process test driver. It keeps snapshot metadata
+  and domain states but has no images, so chains, tags, guest data and memory files are not
+  observable. Every reset starts from a node file of the adapter's own with no domains.
+- ``qemu:///embed`` or ``qemu:///embed?root=DIR``: libvirt's real QEMU driver inside this process,
+  no daemon (see :mod:`.runtime` for what it needs). Everything is observable.
+- any other URI (``qemu:///system``, a remote URI...): used as given; the adapter only touches the
+  domains it defines, and observes images only when the driver is QEMU.
+
+Images live under ``root`` (the work directory); a relative disk source of a ``DefineDomain`` is
+taken relative to it. Errors become :class:`Result` values classified by
+:func:`snaporacle.adapters.errors.outcome_for_code`, keeping libvirt's code name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ...backend import BLOCK_SIZE, DISK_BLOCKS
+from ...errors import AdapterError, BackendError
+from ...model.modes import Outcome
+from ...model.observation import (
+    ALL_ASPECTS,
+    Aspect,
+    DiskObservation,
+    DomainObservation,
+    ImageObservation,
+    Observation,
+)
+from ...model.ops import (
+    OP_TYPES,
+    CreateSnapshot,
+    CurrentSnapshot,
+    DefineDomain,
+    DeleteSnapshot,
+    DestroyDomain,
+    DumpSnapshotXML,
+    ListSnapshots,
+    Op,
+    PauseDomain,
+    Result,
+    ResumeDomain,
+    RevertSnapshot,
+    StartDomain,
+    WriteData,
+)
+from ...profiles import profile_names
+from ..errors import outcome_for_code
+from ..protocol import Capabilities
+from . import _images
+from .domxml import LiveDisk, domain_xml, live_disks, relative, snapshot_observation
+from .runtime import (
+    TEST_NODE_XML,
+    embed_root,
+    error_name,
+    libvirt_module,
+    open_connection,
+    qemu_module,
+)
+
+_STATES = (
+    "nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended"
+)
+_SAVE_MAGICS = (b"LibvirtQemudSave", b"LibvirtQemudPart")
+_PRIVATE = ".snaporacle"
+_NO_IMAGES = frozenset(
+    {Aspect.CHAINS, Aspect.INTERNAL_TAGS, Aspect.GUEST_DATA, Aspect.MEMORY_FILES}
+)
+
+_embed_users: set[Path] = set()
+_embed_lock = threading.Lock()
+
+
+class LibvirtAdapter:
+    """A driver under test reached through libvirt (see the module docstring for ``uri``)."""
+
+    name = "libvirt"
+
+    def __init__(self, uri: str = "test:///default", workdir: str | os.PathLike[str] | None = None):
+        self._libvirt = libvirt_module()
+        self.uri = uri
+        self._own_workdir = workdir is None
+        base = workdir if workdir is not None else tempfile.mkdtemp(prefix="snaporacle-libvirt-")
+        self.root = str(Path(base).resolve())
+        Path(self.root, _PRIVATE).mkdir(parents=True, exist_ok=True)
+        self._embed = embed_root(uri)
+        if self._embed is not None:
+            with _embed_lock:
+                if self._embed in _embed_users:
+                    raise AdapterError(
+                        f"another LibvirtAdapter already uses the embedded driver at {self._embed}:"
+                        " close it first (libvirt allows one qemu:///embed root per process)"
+                    )
+                _embed_users.add(self._embed)
+        self._domains: set[str] = set()
+        self._conn: Any = None
+        try:
+            self._connect()
+        except BaseException:
+            self._release_embed()
+            raise
+        self._driver: str = self._connection().getType()
+        self._images = self._driver == "QEMU"
+        self.capabilities = self._capabilities()
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def _connection(self) -> Any:
+        if self._conn is None:
+            raise AdapterError("the adapter is closed: make a new LibvirtAdapter")
+        return self._conn
+
+    def _connect(self) -> None:
+        if self.uri.startswith("test://"):
+            node = Path(self.root, _PRIVATE, "test-node.xml")
+            node.write_text(TEST_NODE_XML, encoding="utf-8")
+            uri = f"test://{node}" if self.uri == "test:///default" else self.uri
+            self._conn = open_connection(uri)
+        else:
+            self._conn = open_connection(self.uri)
+
+    def _capabilities(self) -> Capabilities:
+        aspects = ALL_ASPECTS if self._images else ALL_ASPECTS - _NO_IMAGES
+        ops = frozenset(OP_TYPES) if self._images else frozenset(OP_TYPES) - {WriteData.kind}
+        version = self._conn.getLibVersion()
+        kind = "test" if self._driver == "TEST" else "qemu-embed"
+        claimed = f"libvirt-{version // 1_000_000}.{version // 1000 % 1000}-{kind}"
+        profile = claimed if claimed in profile_names() else "libvirt-current"
+        return Capabilities(profile=profile, aspects=aspects, ops=ops)
+
+    def describe(self) -> dict[str, str]:
+        """Where measurements come from: driver, URI (without a local root), versions."""
+        def dotted(number: int) -> str:
+            return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
+
+        info = {
+            "adapter": self.name,
+            "uri": self.uri.split("?", 1)[0],
+            "driver": self._driver,
+            "libvirt": dotted(self._conn.getLibVersion()),
+        }
+        if self._driver == "QEMU":
+            info["qemu"] = dotted(self._conn.getVersion())
+        return info
+
+    # -- operations -----------------------------------------------------------------------------
+
+    def apply(self, op: Op) -> Result:
+        """Carry out one operation; libvirt's refusals come back as a :class:`Result`."""
+        handlers: dict[type[Any], Callable[[Any], Result]] = {
+            DefineDomain: self._define,
+            StartDomain: self._start,
+            PauseDomain: lambda o: self._simple(o, "suspend"),
+            ResumeDomain: lambda o: self._simple(o, "resume"),
+            DestroyDomain: lambda o: self._simple(o, "destroy"),
+            WriteData: self._write,
+            CreateSnapshot: self._create,
+            RevertSnapshot: self._revert,
+            DeleteSnapshot: self._delete,
+            ListSnapshots: lambda o: Result.ok(tuple(sorted(self._dom(o).snapshotListNames()))),
+            CurrentSnapshot: self._current,
+            DumpSnapshotXML: lambda o: Result.ok(self._snap(o).getXMLDesc()),
+        }
+        try:
+            return handlers[type(op)](op)
+        except self._libvirt.libvirtError as err:
+            code = error_name(err)
+            return Result(outcome_for_code(code), code, None, err.get_error_message() or str(err))
+
+    def _dom(self, op: Any) -> Any:
+        return self._conn.lookupByName(op.domain)
+
+    def _snap(self, op: Any) -> Any:
+        return self._dom(op).snapshotLookupByName(op.name)
+
+    def _path(self, source: str) -> str:
+        path = os.path.normpath(os.path.join(self.root, source))
+        if os.path.commonpath([path, self.root]) != self.root:
+            raise AdapterError(f"disk image {source!r} lies outside the work directory {self.root}")
+        return path
+
+    def _define(self, op: DefineDomain) -> Result:
+        try:
+            sources = {disk.target: self._path(disk.source) for disk in op.domain.disks}
+        except AdapterError as err:
+            return Result(Outcome.INVALID, None, None, str(err))
+        self._conn.defineXML(domain_xml(op.domain, sources))
+        self._domains.add(op.domain.name)
+        for disk in op.domain.disks:
+            path = Path(sources[disk.target])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if self._images:
+                _images.create(str(path), disk.format)
+            else:
+                # The test driver stats a source before naming an external snapshot after it.
+                path.write_bytes(b"")
+        return Result.ok()
+
+    def _start(self, op: StartDomain) -> Result:
+        paused = self._libvirt.VIR_DOMAIN_START_PAUSED if op.paused else 0
+        self._dom(op).createWithFlags(paused)
+        return Result.ok()
+
+    def _simple(self, op: Any, method: str) -> Result:
+        getattr(self._dom(op), method)()
+        return Result.ok()
+
+    def _write(self, op: WriteData) -> Result:
+        if not self._images:
+            message = f"the {self._driver} driver has no images"
+            return Result(Outcome.UNSUPPORTED, None, None, message)
+        if not (0 <= op.block < DISK_BLOCKS and 1 <= op.pattern <= 255):
+            message = f"block must be 0..{DISK_BLOCKS - 1} and pattern 1..255"
+            return Result(Outcome.INVALID, None, None, f"{message}, not {op.block}/{op.pattern}")
+        dom = self._dom(op)
+        disk = next((d for d in self._disks(dom) if d.target == op.disk), None)
+        if disk is None:
+            return Result(Outcome.INVALID, None, None, f"domain {op.domain} has no disk {op.disk}")
+        if dom.isActive():
+            self._hmp_io(dom, disk, f"write -P {op.pattern} {op.block * BLOCK_SIZE} {BLOCK_SIZE}")
+        else:
+            _images.write_block(disk.source, disk.format, op.block, op.pattern)
+        return Result.ok()
+
+    def _create(self, op: CreateSnapshot) -> Result:
+        snapshot = self._dom(op).snapshotCreateXML(op.xml, int(op.flags))
+        return Result.ok(snapshot.getName())
+
+    def _revert(self, op: RevertSnapshot) -> Result:
+        dom = self._dom(op)
+        dom.revertToSnapshot(dom.snapshotLookupByName(op.name), int(op.flags))
+        return Result.ok()
+
+    def _delete(self, op: DeleteSnapshot) -> Result:
+        self._snap(op).delete(int(op.flags))
+        return Result.ok()
+
+    def _current(self, op: CurrentSnapshot) -> Result:
+        dom = self._dom(op)
+        return Result.ok(dom.snapshotCurrent().getName() if dom.hasCurrentSnapshot() else None)
+
+    # -- observation ----------------------------------------------------------------------------
+
+    def _disks(self, dom: Any) -> tuple[LiveDisk, ...]:
+        flags = 0 if dom.isActive() else self._libvirt.VIR_DOMAIN_XML_INACTIVE
+        return live_disks(dom.XMLDesc(flags))
+
+    def _hmp_io(self, dom: Any, disk: LiveDisk, command: str) -> None:
+        """HMP ``qemu-io`` on the guest's own device (its output goes to QEMU's log, not here)."""
+        qemu = qemu_module()
+        reply = qemu.qemuMonitorCommand(
+            dom, f'qemu-io -d {disk.alias} "{command}"', qemu.VIR_DOMAIN_QEMU_MONITOR_COMMAND_HMP
+        )
+        if reply.strip():
+            raise BackendError(f"HMP qemu-io {command!r} on {disk.target} failed: {reply.strip()}")
+
+    def _observe_disk(self, dom: Any, disk: LiveDisk, active: bool) -> DiskObservation:
+        if not self._images:
+            return DiskObservation(disk.target, (), ())
+        if active:
+            # QEMU 7.2 prints qemu-io output on its stdout, so reads go through the image files
+            # (-U) after a flush has written QEMU's cached qcow2 metadata.
+            self._hmp_io(dom, disk, "flush")
+        chain = tuple(
+            ImageObservation(relative(image.path, self.root), image.format, image.tags)
+            for image in _images.info_chain(disk.source)
+        )
+        return DiskObservation(disk.target, chain, _images.read_blocks(disk.source, disk.format))
+
+    def _observe_domain(self, dom: Any) -> DomainObservation:
+        state = _STATES[dom.state()[0]] if dom.state()[0] < len(_STATES) else "nostate"
+        snapshots = tuple(
+            snapshot_observation(name, dom.snapshotLookupByName(name).getXMLDesc(), self.root)
+            for name in sorted(dom.snapshotListNames())
+        )
+        current = dom.snapshotCurrent().getName() if dom.hasCurrentSnapshot() else None
+        active = bool(dom.isActive())
+        disks = tuple(self._observe_disk(dom, disk, active) for disk in self._disks(dom))
+        return DomainObservation(dom.name(), state, current, snapshots, disks)
+
+    def _memory_files(self) -> tuple[str, ...]:
+        if not self._images:
+            return ()
+        found = []
+        for folder, dirs, files in os.walk(self.root):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            for name in files:
+                path = os.path.join(folder, name)
+                try:
+                    with open(path, "rb") as handle:
+                        head = handle.read(16)
+                except OSError:
+                    continue
+                if head in _SAVE_MAGICS:
+                    found.append(os.path.relpath(path, self.root))
+        return tuple(sorted(found))
+
+    def observe(self) -> Observation:
+        """Every domain this adapter defined (by name), and the memory state files under root."""
+        domains = []
+        for name in sorted(self._domains):
+            try:
+                dom = self._conn.lookupByName(name)
+            except self._libvirt.libvirtError:
+                continue
+            domains.append(self._observe_domain(dom))
+        return Observation(tuple(domains), self._memory_files())
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def _teardown(self) -> None:
+        libvirt = self._libvirt
+        undefine = libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        undefine |= libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+        for name in sorted(self._domains):
+            try:
+                dom = self._conn.lookupByName(name)
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefineFlags(undefine)
+            except libvirt.libvirtError:
+                continue
+        self._domains.clear()
+
+    def _clear_root(self) -> None:
+        for entry in Path(self.root).iterdir():
+            if entry.name == _PRIVATE:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+
+    def reset(self) -> None:
+        """Back to an empty world: every domain destroyed and undefined, every image removed."""
+        if self._conn is None:
+            raise AdapterError("the adapter is closed: make a new LibvirtAdapter")
+        self._teardown()
+        self._clear_root()
+        if self.uri.startswith("test://"):
+            self._conn.close()
+            self._connect()
+
+    def _release_embed(self) -> None:
+        if self._embed is not None:
+            with _embed_lock:
+                _embed_users.discard(self._embed)
+            self._embed = None
+
+    def close(self) -> None:
+        """Destroy and undefine the adapter's domains, close the connection, remove the files."""
+        if self._conn is None:
+            return
+        try:
+            self._teardown()
+        finally:
+            self._conn.close()
+            self._conn = None
+            self._release_embed()
+            if self._own_workdir:
+                shutil.rmtree(self.root, ignore_errors=True)
+            else:
+                self._clear_root()
+                shutil.rmtree(Path(self.root, _PRIVATE), ignore_errors=True)
+
+    def __enter__(self) -> LibvirtAdapter:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
