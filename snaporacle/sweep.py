@@ -1,0 +1,357 @@
+"""Measure a profile: run every cell of the table against an adapter and write down what happens.
+
+For each of the 64 cells (:data:`~snaporacle.model.profile.ALL_CELLS`) the sweep builds the
+request the cell names (``<memory>`` and ``<disks>`` as given or absent, DISK_ONLY on or off),
+puts a one-disk domain in the cell's state and sends ``CreateSnapshot`` through ``adapter.apply``:
+
+- **accepted**: the memory and disk modes and the ``<state>`` are read from the snapshot's XML
+  (``DumpSnapshotXML``); the mechanisms from what changed in the observation: a new internal tag
+  named after the snapshot means ``savevm`` (online) or ``qemu-img`` (offline), a longer chain
+  means ``transaction`` (online) or ``qemu-img`` (offline), a new memory file means ``migrate``.
+  An adapter that cannot observe images gets the mechanisms the modes imply, and the profile's
+  provenance says so. The snapshot's metadata is then deleted so cells do not see each other.
+- **rejected**: the outcome class, libvirt's error code and the message (the work directory
+  written as ``ROOT``, so profiles from two machines compare).
+
+Two domains serve all 64 cells (one shut off, one started once): starting and destroying QEMU
+costs seconds, a snapshot milliseconds. The rules outside the table (mixed modes, nothing selected,
+a partial ``no``) and the capabilities (revert and delete of internal and external snapshots)
+are measured on shut-off domains of their own. The date is the caller's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+from .adapters.protocol import Adapter
+from .errors import AdapterError
+from .model.definition import DomainDisk, DomainSpec
+from .model.modes import (
+    Column,
+    CreateFlag,
+    DeleteFlag,
+    DiskMode,
+    DiskResult,
+    DomainColumn,
+    Mechanism,
+    MemoryMode,
+    Outcome,
+    SnapshotState,
+)
+from .model.observation import Aspect, DomainObservation, Observation
+from .model.ops import (
+    CreateSnapshot,
+    DefineDomain,
+    DeleteSnapshot,
+    DumpSnapshotXML,
+    Op,
+    Result,
+    RevertSnapshot,
+    StartDomain,
+)
+from .model.profile import ALL_CELLS, Accepted, Capabilities, Cell, CellEntry, Profile, Rejected
+from .model.snapshot_xml_parse import read_document
+
+_OFFLINE, _ONLINE = "sweep-offline", "sweep-online"
+_IMAGE_ASPECTS = frozenset({Aspect.CHAINS, Aspect.INTERNAL_TAGS, Aspect.MEMORY_FILES})
+
+
+@runtime_checkable
+class Describes(Protocol):
+    """An adapter that can say where its measurements come from (driver, URI, versions)."""
+
+    def describe(self) -> Mapping[str, str]:
+        """Free-form provenance strings."""
+        ...
+
+
+def _spec(root: str, name: str, number: int, disks: Mapping[str, DiskMode | None]) -> DomainSpec:
+    images: tuple[DomainDisk, ...] = tuple(
+        DomainDisk(target, os.path.join(root, f"{name}-{target}.qcow2"), snapshot=mode)
+        for target, mode in disks.items()
+    )
+    uuid = f"5eeb0000-0000-4000-8000-{number:012d}"
+    return DomainSpec(name=name, uuid=uuid, disks=images)  # type: ignore[arg-type]
+
+
+def _disk_xml(root: str, snapshot: str, target: str, mode: DiskMode) -> str:
+    if mode is not DiskMode.EXTERNAL:
+        return f"<disk name='{target}' snapshot='{mode.value}'/>"
+    overlay = os.path.join(root, f"{snapshot}-{target}.qcow2")
+    return (
+        f"<disk name='{target}' snapshot='external'>"
+        f"<source file='{overlay}'/><driver type='qcow2'/></disk>"
+    )
+
+
+def request_xml(
+    root: str, snapshot: str, memory: Column, disks: Mapping[str, DiskMode] | None
+) -> str:
+    """The ``<domainsnapshot>`` a cell asks for; files it names lie under ``root``."""
+    parts = [f"<domainsnapshot><name>{snapshot}</name>"]
+    if memory is Column.EXTERNAL:
+        parts.append(f"<memory snapshot='external' file='{os.path.join(root, snapshot)}.mem'/>")
+    elif memory is not Column.OMIT:
+        parts.append(f"<memory snapshot='{memory.value}'/>")
+    if disks is not None:
+        parts.append("<disks>")
+        parts += [_disk_xml(root, snapshot, target, mode) for target, mode in disks.items()]
+        parts.append("</disks>")
+    parts.append("</domainsnapshot>")
+    return "".join(parts)
+
+
+def cell_request(root: str, snapshot: str, cell: Cell) -> CreateSnapshot:
+    """The ``CreateSnapshot`` for one cell on the sweep's domain of the cell's state."""
+    domain = _ONLINE if cell.domain is DomainColumn.ONLINE else _OFFLINE
+    disks = None if cell.disk is Column.OMIT else {"vda": DiskMode(cell.disk.value)}
+    flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
+    return CreateSnapshot(domain, request_xml(root, snapshot, cell.memory, disks), flags)
+
+
+class _Sweep:
+    """One recording session: the adapter, what it can see, and the last observation."""
+
+    def __init__(self, adapter: Adapter) -> None:
+        self.adapter = adapter
+        self.root = adapter.root
+        self.observes = adapter.capabilities.aspects >= _IMAGE_ASPECTS
+        self.last: Observation | None = None
+
+    def must(self, op: Op) -> Result:
+        result = self.adapter.apply(op)
+        if result.outcome is not Outcome.ACCEPTED:
+            raise AdapterError(
+                f"the sweep's set-up step {op.kind} was refused: {result.error} {result.message}"
+            )
+        return result
+
+    def forget(self, domain: str, snapshot: str) -> None:
+        """Drop a snapshot's metadata, keeping its files (plain delete if the driver cannot)."""
+        for flags in (DeleteFlag.METADATA_ONLY, DeleteFlag(0)):
+            result = self.adapter.apply(DeleteSnapshot(domain, snapshot, flags))
+            if result.outcome is Outcome.ACCEPTED:
+                return
+        raise AdapterError(f"snapshot {snapshot} of {domain} cannot be deleted; the sweep needs to")
+
+    def reason(self, message: str) -> str:
+        return message.replace(self.root, "ROOT")
+
+    def observe(self) -> Observation | None:
+        return self.adapter.observe() if self.observes else None
+
+    def prepare(self) -> None:
+        self.adapter.reset()
+        self.must(DefineDomain(_spec(self.root, _OFFLINE, 1, {"vda": None})))
+        self.must(DefineDomain(_spec(self.root, _ONLINE, 2, {"vda": None})))
+        self.must(StartDomain(_ONLINE))
+        self.last = self.observe()
+
+    def verdict(self, cell: Cell, index: int) -> Accepted | Rejected:
+        snapshot = f"cell{index:02d}"
+        op = cell_request(self.root, snapshot, cell)
+        result = self.adapter.apply(op)
+        if result.outcome is not Outcome.ACCEPTED:
+            return Rejected(result.outcome, result.error, self.reason(result.message) or "refused")
+        xml = self.must(DumpSnapshotXML(op.domain, snapshot)).value
+        memory, modes, state = read_modes(str(xml), f"snapshot {snapshot}")
+        if len(modes) != 1:
+            raise AdapterError(f"{cell.key()}: the snapshot's disks have modes {modes}, not one")
+        online = cell.domain is DomainColumn.ONLINE
+        after = self.observe()
+        mechanisms = self.changes(op.domain, snapshot, online, after)
+        if not mechanisms:
+            mechanisms = implied_mechanisms(memory, modes, online)
+        self.forget(op.domain, snapshot)
+        self.last = after
+        if after is not None and online and _domain(after, _ONLINE).state == "shutoff":
+            self.must(StartDomain(_ONLINE))
+            self.last = self.observe()
+        return Accepted(
+            memory=memory,
+            disk=DiskResult(modes.pop().value),
+            mechanisms=mechanisms,
+            state=state,
+        )
+
+    def changes(
+        self, domain: str, snapshot: str, online: bool, after: Observation | None
+    ) -> tuple[Mechanism, ...]:
+        """The mechanisms the observed changes show, in the order libvirt runs them."""
+        if after is None or self.last is None:
+            return ()
+        before, now = _domain(self.last, domain), _domain(after, domain)
+        chains = {disk.target: len(disk.chain) for disk in before.disks}
+        tagged = any(snapshot in image.internal_tags for disk in now.disks for image in disk.chain)
+        grown = any(len(disk.chain) > chains.get(disk.target, 0) for disk in now.disks)
+        found: list[Mechanism] = []
+        if set(after.memory_files) - set(self.last.memory_files):
+            found.append(Mechanism.MIGRATE)
+        if tagged:
+            found.append(Mechanism.SAVEVM if online else Mechanism.QEMU_IMG)
+        if grown:
+            found.append(Mechanism.TRANSACTION if online else Mechanism.QEMU_IMG)
+        return tuple(dict.fromkeys(found))
+
+
+def read_modes(xml: str, source: str) -> tuple[MemoryMode, set[DiskMode], SnapshotState]:
+    """The memory mode, disk modes and ``<state>`` a driver reports in a snapshot's XML.
+
+    Read as written, without libvirt's redefine checks: a driver under test may report a
+    combination that those checks would refuse, and that is what the profile must record.
+    """
+    root = read_document(xml, source)
+    try:
+        memory = MemoryMode(root.find("memory").get("snapshot"))  # type: ignore[union-attr]
+        disks = {DiskMode(disk.get("snapshot")) for disk in root.iterfind("disks/disk")}
+        state = SnapshotState(root.findtext("state"))
+    except (AttributeError, ValueError) as err:
+        raise AdapterError(f"{source}: cannot read its memory, disk modes or state: {err}") from err
+    return memory, disks, state
+
+
+def _domain(observation: Observation, name: str) -> DomainObservation:
+    for domain in observation.domains:
+        if domain.name == name:
+            return domain
+    raise AdapterError(f"the adapter's observation has no domain {name!r}")
+
+
+def implied_mechanisms(
+    memory: MemoryMode, disks: set[DiskMode], online: bool
+) -> tuple[Mechanism, ...]:
+    """The mechanisms the modes imply, for an adapter that cannot show what changed."""
+    found: list[Mechanism] = []
+    if memory is MemoryMode.EXTERNAL:
+        found.append(Mechanism.MIGRATE)
+    if memory is MemoryMode.INTERNAL or (online and DiskMode.INTERNAL in disks):
+        found.append(Mechanism.SAVEVM)
+    elif DiskMode.INTERNAL in disks:
+        found.append(Mechanism.QEMU_IMG)
+    if DiskMode.EXTERNAL in disks:
+        found.append(Mechanism.TRANSACTION if online else Mechanism.QEMU_IMG)
+    return tuple(dict.fromkeys(found)) or (Mechanism.QEMU_IMG,)
+
+
+def _rule(sweep: _Sweep, number: int, disks: dict[str, DiskMode | None],
+          request: dict[str, DiskMode] | None, what: str) -> Rejected | None:
+    """Create one offline snapshot on a domain of its own: the refusal, or None if accepted."""
+    name = f"sweep-rule{number}"
+    sweep.must(DefineDomain(_spec(sweep.root, name, 10 + number, disks)))
+    result = sweep.adapter.apply(
+        CreateSnapshot(name, request_xml(sweep.root, f"rule{number}", Column.OMIT, request))
+    )
+    if result.outcome is Outcome.ACCEPTED:
+        return None
+    reason = sweep.reason(result.message) or what
+    return Rejected(result.outcome, result.error, reason)
+
+
+def _rules(
+    sweep: _Sweep, reference: Profile | None
+) -> tuple[Rejected, Rejected, Rejected | None, list[str]]:
+    """The mixed, nothing and partial-``no`` rules, and notes on rules the driver accepted."""
+    two: dict[str, DiskMode | None] = {"vda": None, "vdb": None}
+    mixed = _rule(sweep, 1, two, {"vda": DiskMode.INTERNAL, "vdb": DiskMode.EXTERNAL}, "mixed")
+    nothing = _rule(sweep, 2, {"vda": DiskMode.NO}, None, "nothing selected")
+    partial = _rule(sweep, 3, two, {"vda": DiskMode.NO, "vdb": DiskMode.INTERNAL}, "partial no")
+    accepted = [rule for rule, found in (("mixed", mixed), ("nothing", nothing)) if found is None]
+    if accepted and reference is None:
+        raise AdapterError(
+            f"the adapter accepted the snapshot of rule(s) {', '.join(accepted)}, which a profile "
+            "cannot record: give a reference profile whose rules stand in"
+        )
+    notes = [f"{rule}: accepted by the driver; {reference.name}'s rule stands in"
+             for rule in accepted if reference is not None]
+    if reference is not None:
+        mixed, nothing = mixed or reference.mixed, nothing or reference.nothing
+    assert mixed is not None and nothing is not None
+    return mixed, nothing, partial, notes
+
+
+def _capabilities(sweep: _Sweep) -> Capabilities:
+    """Revert and delete of an internal snapshot (shut off) and an external one (running).
+
+    The internal one is taken of the shut-off domain (``qemu-img``: reverting a running domain
+    may restart QEMU, seconds). The external one is a full checkpoint of the running domain
+    (memory and disks external): a disk-only snapshot of a running domain has the
+    ``disk-snapshot`` state, which libvirt never reverts to, and deleting an external snapshot
+    of a shut-off domain starts a QEMU process to commit it.
+    """
+    found: dict[str, bool] = {}
+    for kind, domain, memory in (
+        ("internal", _OFFLINE, Column.OMIT),
+        ("external", _ONLINE, Column.EXTERNAL),
+    ):
+        snapshot = f"caps-{kind}"
+        xml = request_xml(sweep.root, snapshot, memory, None)
+        ok = sweep.adapter.apply(CreateSnapshot(domain, xml)).outcome is Outcome.ACCEPTED
+        revert = ok and sweep.adapter.apply(RevertSnapshot(domain, snapshot)).outcome
+        found[f"revert_{kind}"] = revert is Outcome.ACCEPTED
+        delete = ok and sweep.adapter.apply(DeleteSnapshot(domain, snapshot)).outcome
+        found[f"delete_{kind}"] = delete is Outcome.ACCEPTED
+        if ok and not found[f"delete_{kind}"]:
+            sweep.forget(domain, snapshot)
+    return Capabilities(**found)
+
+
+def record_profile(
+    adapter: Adapter,
+    *,
+    name: str,
+    date: str,
+    description: str | None = None,
+    reference: Profile | None = None,
+) -> Profile:
+    """Measure all 64 cells, the rules and the capabilities of ``adapter`` as a profile.
+
+    ``date`` goes into the provenance as given. ``reference`` (usually ``plan-1.0.1``) lends
+    each cell its plan row number, and its rules stand in for a rule the driver does not refuse
+    (the provenance then says so). The adapter is reset first; its domains stay afterwards
+    (``reset`` or ``close`` it), and on an error it is reset.
+    """
+    sweep = _Sweep(adapter)
+    sweep.prepare()
+    try:
+        entries = tuple(
+            CellEntry(
+                cell,
+                sweep.verdict(cell, index),
+                reference.entry(cell).row if reference else None,
+            )
+            for index, cell in enumerate(ALL_CELLS)
+        )
+        mixed, nothing, partial_no, notes = _rules(sweep, reference)
+        capabilities = _capabilities(sweep)
+    except BaseException:
+        adapter.reset()
+        raise
+    provenance: dict[str, str] = {"date": date}
+    if isinstance(adapter, Describes):
+        provenance.update(adapter.describe())
+    provenance["method"] = "snaporacle profile record (snaporacle.sweep)"
+    provenance["mechanisms"] = (
+        "observed: new internal tags, longer chains, new memory files"
+        if sweep.observes
+        else "implied by the snapshot XML's modes: the adapter cannot observe images"
+    )
+    provenance["rules"] = (
+        "offline, no flags: vda internal + vdb external (mixed); vda snapshot='no' in the domain "
+        "(nothing); vda no + vdb internal (partial_no)" + "".join(f"; {n}" for n in notes)
+    )
+    provenance["capabilities"] = (
+        "revert and delete of a shut-off domain's internal snapshot and of a running domain's "
+        "external checkpoint (memory and disks external)"
+    )
+    return Profile(
+        name=name,
+        description=description or f"measured against the {adapter.name} adapter",
+        entries=entries,
+        capabilities=capabilities,
+        mixed=mixed,
+        nothing=nothing,
+        partial_no=partial_no,
+        provenance=tuple(provenance.items()),
+    )
