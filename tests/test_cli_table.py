@@ -255,7 +255,8 @@ def test_decide_multi_disk(capsys: pytest.CaptureFixture[str]) -> None:
     assert (data["outcome"], data["disks"]) == ("accepted", {"vda": "internal", "vdb": "no"})
     _, out, _ = _run(capsys, *base, "vda=internal,vdb=no", "--profile", "libvirt-current")
     data = json.loads(out)
-    assert data["reason"] == load_profile("libvirt-current").partial_no.reason
+    partial_no = load_profile("libvirt-current").partial_no
+    assert partial_no is not None and data["reason"] == partial_no.reason
     _, out, _ = _run(capsys, *base, "vda=internal,vdb=external", "--profile", "libvirt-current")
     data = json.loads(out)
     assert (data["disk"], data["error"]) == (None, "VIR_ERR_CONFIG_UNSUPPORTED")

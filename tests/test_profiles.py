@@ -56,9 +56,10 @@ _KEY_LINE = re.compile(r'^(domain|memory|disk|disk_only) = "?([\w-]+)"?$')
 def _blocks(lines: list[str]) -> dict[str, tuple[int, int]]:
     """Cell key -> (index of its [[cells]] header, index past its last line)."""
     headers = [i for i, line in enumerate(lines) if line == "[[cells]]"] + [len(lines)]
-    blocks = {}
+    blocks: dict[str, tuple[int, int]] = {}
     for start, end in itertools.pairwise(headers):
-        given = dict(m.groups() for line in lines[start:end] if (m := _KEY_LINE.match(line)))
+        found = (_KEY_LINE.match(line) for line in lines[start:end])
+        given = {m.group(1): m.group(2) for m in found if m}
         flag = "disk-only" if given["disk_only"] == "true" else "no-flag"
         key = f"{given['domain']}/memory={given['memory']}/disk={given['disk']}/{flag}"
         blocks[key] = (start, end)
