@@ -94,7 +94,9 @@ def _as_bytes(text: str | bytes, source: str) -> bytes:
 
 
 def _refuse_doctype(data: bytes, source: str) -> None:
-    """Refuse a DOCTYPE before libxml2 sees it (ASCII-compatible encodings)."""
+    """Refuse a DOCTYPE before libxml2 sees it (UTF-8, ASCII-compatible or UTF-16 with a BOM)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data.decode("utf-16", errors="replace").encode("utf-8", errors="replace")
     position = 3 if data.startswith(b"\xef\xbb\xbf") else 0
     while match := _PROLOG_ITEM.match(data, position):
         position = match.end()
