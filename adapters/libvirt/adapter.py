@@ -56,7 +56,8 @@ from ...model.ops import (
 from ...profiles import profile_names
 from ..errors import outcome_for_code
 from ..protocol import Capabilities
-from . import _images
+from ..qemu.images import QemuImageTool
+from ._shared_read import read_shared
 from .domxml import LiveDisk, domain_xml, live_disks, relative, snapshot_observation
 from .runtime import (
     TEST_NODE_XML,
@@ -110,6 +111,7 @@ class LibvirtAdapter:
             raise
         self._driver: str = self._connection().getType()
         self._images = self._driver == "QEMU"
+        self._tool = QemuImageTool(self.root) if self._images else None
         self.capabilities = self._capabilities()
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -198,8 +200,8 @@ class LibvirtAdapter:
         for disk in op.domain.disks:
             path = Path(sources[disk.target])
             path.parent.mkdir(parents=True, exist_ok=True)
-            if self._images:
-                _images.create(str(path), disk.format)
+            if self._tool is not None:
+                self._tool.create(str(path), disk.format)
             else:
                 # The test driver stats a source before naming an external snapshot after it.
                 path.write_bytes(b"")
@@ -215,7 +217,7 @@ class LibvirtAdapter:
         return Result.ok()
 
     def _write(self, op: WriteData) -> Result:
-        if not self._images:
+        if self._tool is None:
             message = f"the {self._driver} driver has no images"
             return Result(Outcome.UNSUPPORTED, None, None, message)
         if not (0 <= op.block < DISK_BLOCKS and 1 <= op.pattern <= 255):
@@ -228,7 +230,7 @@ class LibvirtAdapter:
         if dom.isActive():
             self._hmp_io(dom, disk, f"write -P {op.pattern} {op.block * BLOCK_SIZE} {BLOCK_SIZE}")
         else:
-            _images.write_block(disk.source, disk.format, op.block, op.pattern)
+            self._tool.write(disk.source, disk.format, op.block, op.pattern)
         return Result.ok()
 
     def _create(self, op: CreateSnapshot) -> Result:
@@ -264,17 +266,18 @@ class LibvirtAdapter:
             raise BackendError(f"HMP qemu-io {command!r} on {disk.target} failed: {reply.strip()}")
 
     def _observe_disk(self, dom: Any, disk: LiveDisk, active: bool) -> DiskObservation:
-        if not self._images:
+        if self._tool is None:
             return DiskObservation(disk.target, (), ())
-        if active:
-            # QEMU 7.2 prints qemu-io output on its stdout, so reads go through the image files
-            # (-U) after a flush has written QEMU's cached qcow2 metadata.
-            self._hmp_io(dom, disk, "flush")
         chain = tuple(
             ImageObservation(relative(image.path, self.root), image.format, image.tags)
-            for image in _images.info_chain(disk.source)
+            for image in self._tool.info_chain(disk.source)
         )
-        return DiskObservation(disk.target, chain, _images.read_blocks(disk.source, disk.format))
+        if active:
+            self._hmp_io(dom, disk, "flush")
+            data = read_shared(disk.source, disk.format)
+        else:
+            data = self._tool.read(disk.source, disk.format)
+        return DiskObservation(disk.target, chain, data)
 
     def _observe_domain(self, dom: Any) -> DomainObservation:
         state = _STATES[dom.state()[0]] if dom.state()[0] < len(_STATES) else "nostate"
