@@ -82,11 +82,21 @@ _embed_lock = threading.Lock()
 
 
 class LibvirtAdapter:
-    """A driver under test reached through libvirt (see the module docstring for ``uri``)."""
+    """A driver under test reached through libvirt (see the module docstring for ``uri``).
+
+    ``workdir`` is the work directory (default: a new temporary one, removed on close);
+    ``profile`` the profile it claims (default: the measured ``libvirt-X.Y-test`` or
+    ``libvirt-X.Y-qemu-embed`` of the installed libvirt when shipped, else ``libvirt-current``).
+    """
 
     name = "libvirt"
 
-    def __init__(self, uri: str = "test:///default", workdir: str | os.PathLike[str] | None = None):
+    def __init__(
+        self,
+        uri: str = "test:///default",
+        workdir: str | os.PathLike[str] | None = None,
+        profile: str | None = None,
+    ) -> None:
         self._libvirt = libvirt_module()
         self.uri = uri
         self._own_workdir = workdir is None
@@ -112,7 +122,7 @@ class LibvirtAdapter:
         self._driver: str = self._connection().getType()
         self._images = self._driver == "QEMU"
         self._tool = QemuImageTool(self.root) if self._images else None
-        self.capabilities = self._capabilities()
+        self.capabilities = self._capabilities(profile)
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -130,13 +140,14 @@ class LibvirtAdapter:
         else:
             self._conn = open_connection(self.uri)
 
-    def _capabilities(self) -> Capabilities:
+    def _capabilities(self, profile: str | None) -> Capabilities:
         aspects = ALL_ASPECTS if self._images else ALL_ASPECTS - _NO_IMAGES
         ops = frozenset(OP_TYPES) if self._images else frozenset(OP_TYPES) - {WriteData.kind}
         version = self._conn.getLibVersion()
         kind = "test" if self._driver == "TEST" else "qemu-embed"
         claimed = f"libvirt-{version // 1_000_000}.{version // 1000 % 1000}-{kind}"
-        profile = claimed if claimed in profile_names() else "libvirt-current"
+        if profile is None:
+            profile = claimed if claimed in profile_names() else "libvirt-current"
         return Capabilities(profile=profile, aspects=aspects, ops=ops)
 
     def describe(self) -> dict[str, str]:
