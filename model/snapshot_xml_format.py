@@ -100,14 +100,22 @@ def _qualified(name: str, nsmap: dict[str | None, str], *, attribute: bool) -> s
 
 
 def _start_tag(
-    element: etree._Element, inherited: dict[str | None, str], style: QuoteStyle
+    element: etree._Element,
+    inherited: dict[str | None, str],
+    style: QuoteStyle,
+    nsmap: dict[str | None, str] | None,
 ) -> str:
-    """``<name attr='v' xmlns:p='u'`` without the closing bracket."""
-    nsmap = dict(element.nsmap)
+    """``<name attr='v' xmlns:p='u'`` without the closing bracket (``nsmap=None``: no namespace
+    anywhere in the subtree, so names need no prefix lookup)."""
     quote = style.value
+    if nsmap is None:
+        attrs = [f" {key!s}={quote}{escape_attr(str(val), style)}{quote}"
+                 for key, val in element.items()]
+        return f"<{element.tag}{''.join(attrs)}"
     attrs = [
-        f" {_qualified(key, nsmap, attribute=True)}={quote}{escape_attr(val, style)}{quote}"
-        for key, val in ((str(k), str(v)) for k, v in element.attrib.items())
+        f" {_qualified(str(key), nsmap, attribute=True)}={quote}"
+        f"{escape_attr(str(val), style)}{quote}"
+        for key, val in element.items()
     ]
     decls = [
         f" {'xmlns:' + prefix if prefix else 'xmlns'}={quote}{escape_attr(uri, style)}{quote}"
@@ -120,55 +128,65 @@ def _start_tag(
 
 def _inline(element: etree._Element, inherited: dict[str | None, str], style: QuoteStyle) -> str:
     """An element with mixed content, written without indentation, as libxml2 does."""
-    name = _qualified(str(element.tag), dict(element.nsmap), attribute=False)
+    nsmap = dict(element.nsmap)
+    name = _qualified(str(element.tag), nsmap, attribute=False)
     body = [escape_text(element.text or "", style)]
     for child in element:
-        body.append(_inline(child, dict(element.nsmap), style))
+        body.append(_inline(child, nsmap, style))
         body.append(escape_text(child.tail or "", style))
     content = "".join(body)
-    start = _start_tag(element, inherited, style)
+    start = _start_tag(element, inherited, style, nsmap)
     return f"{start}>{content}</{name}>" if content else f"{start}/>"
 
 
-def _is_blank(text: str | None) -> bool:
-    return text is None or not text.strip()
+def _has_text(text: str | None) -> bool:
+    return bool(text and not text.isspace())
 
 
-def write_element(
+# True when an element of the subtree (or the subtree's root) has a namespace in scope.
+_NAMESPACED = etree.XPath("boolean(descendant-or-self::*/namespace::*[name() != 'xml'])")
+
+
+def _write(
     out: list[str],
     element: etree._Element,
     depth: int,
-    *,
-    style: QuoteStyle = QuoteStyle.LIBVIRT,
-    inherited: dict[str | None, str] | None = None,
+    style: QuoteStyle,
+    inherited: dict[str | None, str],
+    namespaced: bool,
 ) -> None:
-    """Append ``element`` to ``out`` as lines (each ending in a newline) indented at ``depth``."""
     indent = "  " * depth
-    inherited = {} if inherited is None else inherited
     children = list(element)
-    mixed = not _is_blank(element.text) or any(not _is_blank(c.tail) for c in children)
-    if children and mixed:
+    if children and (_has_text(element.text) or any(_has_text(c.tail) for c in children)):
         out.append(f"{indent}{_inline(element, inherited, style)}\n")
         return
-    start = _start_tag(element, inherited, style)
+    nsmap = dict(element.nsmap) if namespaced else None
+    start = _start_tag(element, inherited, style, nsmap)
+    name = element.tag if nsmap is None else _qualified(str(element.tag), nsmap, attribute=False)
     if not children:
-        text = element.text or ""
-        out.append(f"{indent}{start}>{escape_text(text, style)}</{_end_name(element)}>\n"
+        text = element.text
+        out.append(f"{indent}{start}>{escape_text(text, style)}</{name}>\n"
                    if text else f"{indent}{start}/>\n")
         return
     out.append(f"{indent}{start}>\n")
-    scope = dict(element.nsmap)
+    scope = nsmap or {}
     libxml_children = style is QuoteStyle.LIBVIRT and depth == 0 and element.tag in _DOMAIN_ROOTS
     for child in children:
         child_style = style
         if libxml_children and child.tag == "metadata":
             child_style = QuoteStyle.LIBXML
-        write_element(out, child, depth + 1, style=child_style, inherited=scope)
-    out.append(f"{indent}</{_end_name(element)}>\n")
+        _write(out, child, depth + 1, child_style, scope, namespaced)
+    out.append(f"{indent}</{name}>\n")
 
 
-def _end_name(element: etree._Element) -> str:
-    return _qualified(str(element.tag), dict(element.nsmap), attribute=False)
+def write_element(out: list[str], element: etree._Element, depth: int) -> None:
+    """Append ``element`` to ``out`` as lines (each ending in a newline) indented at ``depth``.
+
+    The element's own namespace declarations include every namespace in scope, so the text
+    stands on its own. A ``<metadata>`` child of a ``<domain>``/``<inactiveDomain>`` written at
+    depth 0 is written in libxml2's style.
+    """
+    _write(out, element, depth, QuoteStyle.LIBVIRT, {}, bool(_NAMESPACED(element)))
 
 
 def canonical_xml(element: etree._Element) -> str:
