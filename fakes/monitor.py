@@ -43,6 +43,11 @@ class FakeMonitor:
         self._status = status
         self._faults = injector
 
+    @property
+    def alive(self) -> bool:
+        """Whether the fake QEMU has not quit."""
+        return self._status != "shutdown"
+
     def holds(self, image: Image) -> str | None:
         """How this running domain locks ``image``: ``active``, ``backing`` or None."""
         if self._status in ("postmigrate", "shutdown"):
@@ -235,6 +240,7 @@ class FakeLauncher:
         self.images = images
         self.root = images.root
         self.calls: list[Call] = []
+        self.monitors: list[FakeMonitor] = []
         self._plan = faults
         self._faults = Injector(faults, "launcher")
 
@@ -250,7 +256,7 @@ class FakeLauncher:
         if incoming is not None:
             incoming = self.images.path("launch", incoming)
         when = self._faults.before("launch", name)
-        if any(isinstance(h, FakeMonitor) and h.name == name for h in self.images.holders):
+        if any(m.name == name and m.alive for m in self.monitors):
             raise BackendError(f"launch: domain {name} is already running; quit it first")
         chains: dict[str, Layers] = {}
         for disk, path in zip(disks, paths, strict=True):
@@ -277,7 +283,14 @@ class FakeLauncher:
             Injector(self._plan, "monitor"),
         )
         self.images.holders.append(monitor)
+        self.monitors.append(monitor)
         return monitor
+
+    def close(self) -> None:
+        """Quit every fake QEMU this launcher started."""
+        for monitor in self.monitors:
+            monitor.quit()
+        self.monitors.clear()
 
     def _restore(self, incoming: str, targets: tuple[str, ...]) -> None:
         state = self.images.table.get(incoming)

@@ -178,3 +178,6 @@ class Launcher(Protocol):
     ) -> Monitor:
         """Start QEMU for a domain; ``incoming`` restores the state saved in that file."""
         ...
+
+    def close(self) -> None:
+        """Quit every QEMU this launcher started (on success, failure or teardown)."""

@@ -97,6 +97,7 @@ class QemuMonitor:
 
     def _qemu_io(self, verb: str, target: str, commands: Sequence[str]) -> str:
         """Run HMP ``qemu-io`` commands on a disk; their output as QEMU printed it on stdout."""
+        self._out_pos = os.path.getsize(self._out)  # skip what other commands printed
         for command in commands:
             reply = self._hmp(verb, f"qemu-io -d {target} {_hmp_string(command)}")
             if reply.strip():
@@ -120,7 +121,11 @@ class QemuMonitor:
     def status(self) -> str:
         """``query-status``."""
         self._start("status")
-        return str(self._execute("status", "query-status")["status"])
+        return self._status("status")
+
+    def _status(self, verb: str) -> str:
+        status = str(self._execute(verb, "query-status")["status"])
+        return "paused" if status == "prelaunch" else status  # prelaunch: started with -S
 
     def stop(self) -> None:
         """``stop``."""
@@ -140,11 +145,11 @@ class QemuMonitor:
     def loadvm(self, tag: str) -> None:
         """HMP ``loadvm``; on failure the VM gets back its run state before the error is raised."""
         self._start("loadvm", tag)
-        was = str(self._execute("loadvm", "query-status")["status"])
+        was = self._status("loadvm")
         try:
             self._hmp("loadvm", f"loadvm {_hmp_string(tag)}")
         except BackendError:
-            if self._execute("loadvm", "query-status")["status"] == "restore-vm":
+            if self._status("loadvm") == "restore-vm":
                 self._execute("loadvm", "cont")
                 if was != "running":
                     self._execute("loadvm", "stop")
@@ -213,7 +218,7 @@ class QemuMonitor:
             raise BackendError(f"write: pattern {pattern} is not in 1..255")
         if not 0 <= block < self._sizes[target] // BLOCK_SIZE:
             raise BackendError(f"write: block {block} is outside disk {target}")
-        if self._execute("write", "query-status")["status"] == "postmigrate":
+        if self._status("write") == "postmigrate":
             raise BackendError(
                 f"write: disks of {self.name} are inactive after migrate (QEMU would abort); "
                 "cont first"
@@ -301,13 +306,12 @@ class QemuLauncher:
                  "-mon", "chardev=qmp,mode=control"]
         proc = start(argv, [theirs.fileno()], out, err)
         theirs.close()
+        monitor = self._connect(name, proc, ours, nodes, out, err)
         try:
-            monitor = self._connect(name, proc, ours, nodes, out, err)
             if incoming is not None:
                 self._restore(monitor, incoming, paused)
         except BaseException:
-            proc.kill()
-            stop(proc)
+            monitor.quit()
             raise
         self.monitors.append(monitor)
         return monitor
@@ -319,24 +323,35 @@ class QemuLauncher:
         try:
             qmp = Qmp(sock, name)
         except (QMPError, OSError, EOFError, TimeoutError) as error:
-            stop(proc, grace=5.0)
+            proc.kill()
+            stop(proc)
             raise BackendError(
                 f"launch: QEMU for domain {name} did not start: {_tail(err) or error}"
             ) from error
         monitor = QemuMonitor(name, proc, qmp, nodes, out, err, {})
-        sizes = {
-            entry["node-name"]: int(entry["image"]["virtual-size"])
-            for entry in monitor._execute("launch", "query-named-block-nodes", {"flat": True})
-        }
+        try:
+            sizes = {
+                entry["node-name"]: int(entry["image"]["virtual-size"])
+                for entry in monitor._execute("launch", "query-named-block-nodes", {"flat": True})
+            }
+        except BaseException:
+            monitor.quit()
+            raise
         monitor._sizes.update({target: sizes[node] for target, node in nodes.items()})
         return monitor
 
     def _restore(self, monitor: QemuMonitor, incoming: str, paused: bool) -> None:
+        if not os.path.isfile(incoming):
+            # QEMU 7.2 waits for ever when the exec: source fails at once.
+            raise BackendError(f"launch: cannot read {incoming}: No such file")
         monitor._execute("launch", "migrate-incoming", {"uri": f"exec:cat {shlex.quote(incoming)}"})
         deadline = time.monotonic() + MIGRATE_TIMEOUT
         while monitor._execute("launch", "query-status")["status"] == "inmigrate":
-            if time.monotonic() > deadline:
-                raise BackendError(f"launch: restoring {incoming} did not finish")
+            state = monitor._execute("launch", "query-migrate").get("status")
+            if state == "failed" or time.monotonic() > deadline:
+                raise BackendError(
+                    f"launch: restoring {incoming} failed ({state}); is it a complete memory file?"
+                )
             time.sleep(POLL)
         if not paused:
             monitor._execute("launch", "cont")

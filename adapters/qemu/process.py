@@ -1,7 +1,7 @@
 """Running the QEMU tools: finding binaries, one-shot commands, and QMP over a private event loop.
 
-``qemu.qmp`` is asyncio; every monitor's client lives on one daemon thread running its own event
-loop, and each call waits for its result there, so the backends stay synchronous. Every QEMU
+``qemu.qmp`` is asyncio; each monitor's client has a private event loop, run for the length of
+each call, so the backends stay synchronous. Every QEMU
 process started is registered here and killed at interpreter exit if nobody stopped it.
 """
 
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import concurrent.futures
 import contextlib
 import shutil
 import socket
 import subprocess
-import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -83,37 +81,25 @@ def _kill_leftovers() -> None:
         stop(proc)
 
 
-class _Loop:
-    """One daemon thread running the event loop every QMP client lives on."""
-
-    _lock = threading.Lock()
-    _loop: asyncio.AbstractEventLoop | None = None
-
-    @classmethod
-    def get(cls) -> asyncio.AbstractEventLoop:
-        with cls._lock:
-            if cls._loop is None:
-                cls._loop = asyncio.new_event_loop()
-                threading.Thread(target=cls._loop.run_forever, name="snaporacle-qmp",
-                                 daemon=True).start()
-            return cls._loop
-
-
-def _wait(coro: Coroutine[Any, Any, T], timeout: float) -> T:
-    future = asyncio.run_coroutine_threadsafe(coro, _Loop.get())
-    try:
-        return future.result(timeout)
-    except concurrent.futures.TimeoutError:
-        future.cancel()
-        raise
-
-
 class Qmp:
-    """A synchronous QMP connection over one end of a socket pair given to QEMU."""
+    """A synchronous QMP connection over one end of a socket pair given to QEMU.
+
+    The client lives on a private event loop that runs only during a call, in the caller's
+    thread (no helper thread: CPython 3.11.7 raises spurious SystemErrors from ``ast`` when
+    another thread runs Python code during pytest's assertion rewriting).
+    """
 
     def __init__(self, sock: socket.socket, name: str, timeout: float = 30.0) -> None:
         self._timeout = timeout
-        self._client = _wait(self._open(sock, name), timeout)
+        self._loop = asyncio.new_event_loop()
+        try:
+            self._client = self._wait(self._open(sock, name))
+        except BaseException:
+            self._shutdown()
+            raise
+
+    def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._loop.run_until_complete(asyncio.wait_for(coro, self._timeout))
 
     @staticmethod
     async def _open(sock: socket.socket, name: str) -> QMPClient:
@@ -123,10 +109,27 @@ class Qmp:
 
     def execute(self, command: str, arguments: dict[str, object] | None = None) -> Any:
         """Run one QMP command and return its result; QMP and transport errors propagate."""
-        return _wait(self._client.execute(command, arguments), self._timeout)
+        return self._wait(self._client.execute(command, arguments))
 
     def close(self) -> None:
         """Disconnect (harmless if the peer is gone)."""
         # The peer may be dead already: there is nothing to report then.
+        if self._loop.is_closed():
+            return
         with contextlib.suppress(Exception):
-            _wait(self._client.disconnect(), self._timeout)
+            self._wait(self._client.disconnect())
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        # Finish every task and transport while the loop still runs: a finaliser that fires
+        # later, on a closed loop, raises in the garbage collector and upsets the interpreter.
+        async def finish() -> None:
+            tasks = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0)
+
+        self._loop.run_until_complete(finish())
+        self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        self._loop.close()

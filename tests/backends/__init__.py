@@ -1,0 +1,1 @@
+"""The backend contract suite and the real-QEMU behaviour tests."""
