@@ -11,7 +11,7 @@ measured on QEMU 7.2 (HMP through QMP) and matched here:
   ``restore-vm``). ``delvm`` of a missing tag succeeds; of a raw disk fails.
 - ``migrate_to_file`` writes a :class:`~snaporacle.fakes.images.MemoryState` and leaves the VM in
   ``postmigrate`` with inactive disks: ``stop`` keeps it there, ``cont`` resumes it, ``write``
-  is refused (real QEMU aborts on it), ``read`` and ``transaction`` work.
+  is refused (real QEMU aborts on it), a second migrate fails, ``read`` and ``transaction`` work.
 - ``transaction`` of blockdev-snapshot-sync creates each overlay in order; if one action fails,
   no disk switches, but the overlay files already created stay, as in QEMU.
 - ``launch(incoming=file)`` needs a complete memory file written with the same disk targets.
@@ -147,6 +147,11 @@ class FakeMonitor:
         faults = self._start("migrate_to_file", path)
         path = self._images.path("migrate_to_file", path)
         when = faults.before("migrate_to_file", path)
+        if self._status == "postmigrate":
+            raise BackendError(
+                "migrate_to_file: Can't migrate the vm that was paused due to previous migration; "
+                "cont first"
+            )
         self._images.check_dir("migrate_to_file", path)
         targets = tuple(self._disks)
         if when is not None:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from qemu.qmp import QMPError
+from qemu.qmp import ExecuteError, QMPError
 
 from ...backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction
 from ...errors import BackendError
@@ -82,9 +82,9 @@ class QemuMonitor:
             raise self._died(verb)
         try:
             return self._qmp.execute(command, arguments)
+        except ExecuteError as err:
+            raise BackendError(f"{verb}: {err} (QMP {command})") from err
         except QMPError as err:
-            if getattr(err, "error_message", None):
-                raise BackendError(f"{verb}: {err.error_message}") from err  # type: ignore[attr-defined]
             raise self._died(verb, err) from err
         except (OSError, EOFError, TimeoutError) as err:
             raise self._died(verb, err) from err

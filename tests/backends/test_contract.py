@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from snaporacle.backend import DISK_BLOCKS, ImageInfo, SnapshotAction
+from snaporacle.backend import DISK_BLOCKS, DISK_SIZE, Call, ImageInfo, SnapshotAction
 from snaporacle.errors import BackendError, PathOutsideSandbox
 
 from .conftest import Backends
@@ -341,6 +341,8 @@ def test_migrate_to_file_and_the_postmigrate_state(be: Backends) -> None:
         monitor.savevm("s")
     with pytest.raises(BackendError, match="loadvm"):
         monitor.loadvm("s")
+    with pytest.raises(BackendError, match="migrate_to_file"):
+        monitor.migrate_to_file(be.path("mem2"))
     assert monitor.status() == "postmigrate"
     monitor.transaction([SnapshotAction("vda", be.path("o.qcow2"))])
     monitor.cont()
@@ -454,3 +456,39 @@ def test_images_of_a_running_domain_are_locked(be: Backends) -> None:
     monitor.quit()
     be.images.snapshot_create(top, "s")
     assert be.images.read(top, "qcow2") == data(b0=1)
+
+
+def test_a_transaction_onto_an_unused_image_overwrites_it(be: Backends) -> None:
+    a, old = be.disk("a.qcow2"), be.disk("old.qcow2")
+    be.images.write(old, "qcow2", 0, 3)
+    be.images.snapshot_create(old, "s")
+    monitor = be.launch(("vda", a, "qcow2"))
+    monitor.transaction([SnapshotAction("vda", old)])
+    assert monitor.chain("vda") == (old, a)
+    assert monitor.read("vda") == ZERO
+    monitor.quit()
+    assert be.images.snapshot_list(old) == ()
+
+
+def test_every_call_is_recorded(be: Backends) -> None:
+    a = be.disk("a.qcow2")
+    be.images.write(a, "qcow2", 0, 1)
+    be.images.snapshot_create(a, "s")
+    with pytest.raises(BackendError):
+        be.images.snapshot_apply(a, "nope")
+    assert be.images.calls[-4:] == [
+        Call("create", (a, "qcow2", str(DISK_SIZE), "", "")),
+        Call("write", (a, "qcow2", "0", "1")),
+        Call("snapshot_create", (a, "s")),
+        Call("snapshot_apply", (a, "nope")),
+    ]
+    monitor = be.launch(("vda", a, "qcow2"), paused=True)
+    monitor.savevm("t")
+    monitor.transaction([SnapshotAction("vda", be.path("o"))])
+    monitor.migrate_to_file(be.path("mem"))
+    assert be.launcher.calls == [Call("launch", ("dom", f"vda={a}:qcow2", "paused"))]
+    assert monitor.calls == [
+        Call("savevm", ("t",)),
+        Call("transaction", (f"vda={be.path('o')}",)),
+        Call("migrate_to_file", (be.path("mem"),)),
+    ]
