@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import pytest
@@ -11,7 +12,7 @@ from snaporacle.errors import BackendError, InjectedFault
 from snaporacle.fakes import FakeImageTool, FakeLauncher, FakeMonitor, Fault, FaultPlan, When
 
 ROOT = "/work"
-A, B, O = f"{ROOT}/a.qcow2", f"{ROOT}/b.qcow2", f"{ROOT}/o.qcow2"
+A, B, OVER = f"{ROOT}/a.qcow2", f"{ROOT}/b.qcow2", f"{ROOT}/o.qcow2"
 
 
 def world(*faults: Fault, **plan: object) -> tuple[FakeImageTool, FakeLauncher, FaultPlan]:
@@ -33,7 +34,7 @@ def snapshot(images: FakeImageTool) -> object:
 
 
 IMAGE_CALLS: dict[str, Callable[[FakeImageTool], object]] = {
-    "create": lambda t: t.create(O, "qcow2", backing=B, backing_fmt="qcow2"),
+    "create": lambda t: t.create(OVER, "qcow2", backing=B, backing_fmt="qcow2"),
     "snapshot_create": lambda t: t.snapshot_create(A, "s"),
     "snapshot_delete": lambda t: t.snapshot_delete(A, "old"),
     "snapshot_apply": lambda t: t.snapshot_apply(A, "old"),
@@ -119,15 +120,15 @@ def test_migrate_after_fault_leaves_a_partial_file_and_a_running_vm() -> None:
 
 
 def test_transaction_faults_are_all_or_nothing() -> None:
-    actions = [SnapshotAction("vda", O), SnapshotAction("vdb", f"{ROOT}/c.o")]
+    actions = [SnapshotAction("vda", OVER), SnapshotAction("vdb", f"{ROOT}/c.o")]
     images, _, monitor = running(Fault("transaction"))
     with pytest.raises(InjectedFault):
         monitor.transaction(actions)
-    assert (monitor.chain("vda"), images.exists(O)) == ((B, A), False)
+    assert (monitor.chain("vda"), images.exists(OVER)) == ((B, A), False)
     images, _, monitor = running(Fault("transaction", when=When.AFTER))
     with pytest.raises(InjectedFault):
         monitor.transaction(actions)
-    assert (monitor.chain("vda"), monitor.chain("vdb")) == ((O, B, A), (f"{ROOT}/c.o",
+    assert (monitor.chain("vda"), monitor.chain("vdb")) == ((OVER, B, A), (f"{ROOT}/c.o",
                                                                         f"{ROOT}/c.qcow2"))
 
 
@@ -175,14 +176,12 @@ def test_run_state_faults(verb: str) -> None:
 
 def run_with_rate(seed: int, rate: float) -> list[tuple[str, str, int, When]]:
     """The faults fired over 40 writes with a seeded rate on writes."""
-    plan = FaultPlan(rate=rate, seed=seed, rate_verbs={"write"})
+    plan = FaultPlan(rate=rate, seed=seed, rate_verbs=frozenset({"write"}))
     images = FakeImageTool(ROOT, plan)
     images.create(A, "qcow2")
     for block in range(40):
-        try:
+        with contextlib.suppress(InjectedFault):
             images.write(A, "qcow2", block % DISK_BLOCKS, 1 + block)
-        except InjectedFault:
-            pass
     return plan.fired
 
 
