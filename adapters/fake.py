@@ -6,6 +6,8 @@ Nothing touches the disk: the work directory is a virtual path. ``faults`` takes
 
 from __future__ import annotations
 
+import attrs
+
 from ..fakes.driver import ReferenceDriver
 from ..fakes.faults import FaultPlan
 from ..fakes.images import FakeImageTool
@@ -40,8 +42,10 @@ class FakeAdapter:
         self.driver = self._new_driver()
 
     def _new_driver(self) -> ReferenceDriver:
-        images = FakeImageTool(self.root, faults=self._faults)
-        launcher = FakeLauncher(images, faults=self._faults)
+        # a fresh copy of the plan per driver, so every example sees the same faults
+        faults = attrs.evolve(self._faults) if self._faults is not None else None
+        images = FakeImageTool(self.root, faults=faults)
+        launcher = FakeLauncher(images, faults=faults)
         return self._driver_class(images, launcher, self._profile)
 
     def apply(self, op: Op) -> Result:

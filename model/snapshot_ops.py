@@ -186,9 +186,8 @@ def _take(
         path = active[disk.target]
         if disk.mode is DiskMode.INTERNAL:
             image = world.image(path)
-            tags = dict(image.tags)
-            tags[name] = Tag(blocks=dict(image.blocks), vmstate=vmstate)
-            world = world.with_file(path, attrs.evolve(image, tags=tags))
+            tag = Tag(blocks=dict(image.blocks), vmstate=vmstate)
+            world = world.with_file(path, image.with_tag(name, tag, replace=vmstate))
         elif disk.mode is DiskMode.EXTERNAL and disk.overlay is not None:
             if disk.overlay not in world.files:
                 world = world.with_file(disk.overlay, Image(format="qcow2", backing=path))
@@ -343,7 +342,7 @@ def revert_snapshot(
         if disk.mode is DiskMode.INTERNAL:
             path = active[disk.target]
             image = world.image(path)
-            tag = image.tags.get(snapshot.name)
+            tag = image.tag(snapshot.name)
             if tag is None:
                 return original, Result.refused(
                     Outcome.FAILED, _FAILED, f"snapshot '{snapshot.name}' not found in {path}"
@@ -399,10 +398,7 @@ def _discard(world: World, domain: Domain, snapshot: Snapshot) -> tuple[World, D
     for disk in snapshot.disks:
         path = active[disk.target]
         if disk.mode is DiskMode.INTERNAL:
-            image = world.image(path)
-            if snapshot.name in image.tags:
-                tags = {k: v for k, v in image.tags.items() if k != snapshot.name}
-                world = world.with_file(path, attrs.evolve(image, tags=tags))
+            world = world.with_file(path, world.image(path).without_tag(snapshot.name))
         elif disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
             overlay = world.image(path)
             base = world.image(disk.frozen)

@@ -41,12 +41,29 @@ class Tag:
 
 @attrs.frozen
 class Image:
-    """One disk image file."""
+    """One disk image file; ``tags`` in creation order, names may repeat."""
 
     format: str
     backing: str | None = None
     blocks: Blocks = attrs.field(factory=dict)
-    tags: Mapping[str, Tag] = attrs.field(factory=dict)
+    tags: tuple[tuple[str, Tag], ...] = ()
+
+    def tag(self, name: str) -> Tag | None:
+        """The oldest internal snapshot named ``name`` (as qemu-img finds it), or ``None``."""
+        return next((tag for tag_name, tag in self.tags if tag_name == name), None)
+
+    def with_tag(self, name: str, tag: Tag, replace: bool) -> Image:
+        """Add a tag; ``replace`` drops same-named ones first (savevm), else keeps them
+        (``qemu-img snapshot -c`` allows duplicate names)."""
+        kept = tuple(t for t in self.tags if not (replace and t[0] == name))
+        return attrs.evolve(self, tags=(*kept, (name, tag)))
+
+    def without_tag(self, name: str) -> Image:
+        """Drop the oldest tag named ``name`` (``qemu-img snapshot -d``, ``delvm``)."""
+        for index, (tag_name, _) in enumerate(self.tags):
+            if tag_name == name:
+                return attrs.evolve(self, tags=self.tags[:index] + self.tags[index + 1:])
+        return self
 
 
 @attrs.frozen
@@ -186,7 +203,7 @@ def observe(world: World) -> Observation:
                 ImageObservation(
                     path=_relative(world.root, path) or path,
                     format=world.image(path).format,
-                    internal_tags=tuple(sorted(world.image(path).tags)),
+                    internal_tags=tuple(sorted(name for name, _ in world.image(path).tags)),
                 )
                 for path in world.chain(active)
             )

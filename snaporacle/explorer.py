@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 import hypothesis
 import hypothesis.reporting
+from hypothesis.internal.conjecture import engine as conjecture_engine
 from hypothesis import HealthCheck, strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -90,10 +91,14 @@ def _flags(draw: Any, options: tuple[Any, ...], empty: Any) -> Any:
 
 
 def machine_for(
-    adapter: Adapter, profile: Profile, coverage: Coverage, reporter: Reporter
+    adapter: Adapter,
+    profile: Profile,
+    coverage: Coverage,
+    reporter: Reporter,
+    allow_failures: bool = False,
 ) -> type[RuleBasedStateMachine]:
     """A state machine class that drives ``adapter`` in lockstep with the model."""
-    lockstep = Lockstep(adapter, profile)
+    lockstep = Lockstep(adapter, profile, allow_failures=allow_failures)
     caps = adapter.capabilities
     disks = max(1, min(caps.max_disks, 2))
 
@@ -118,10 +123,12 @@ def machine_for(
             reporter.step(op, lockstep.trace[-1].actual, cell)
 
         def state(self) -> DomainState:
-            return lockstep.world.domains[self.domain.name].state
+            domain = lockstep.world.domains.get(self.domain.name)
+            return domain.state if domain else DomainState.SHUTOFF
 
         def snapshot_names(self) -> list[str]:
-            return sorted(lockstep.world.domains[self.domain.name].snapshots)
+            domain = lockstep.world.domains.get(self.domain.name)
+            return sorted(domain.snapshots) if domain else []
 
         @initialize()
         def define(self) -> None:
@@ -232,7 +239,7 @@ class ExploreResult:
             "examples_run": self.coverage.examples,
             "steps_run": self.coverage.steps,
             "seconds": round(self.seconds, 3),
-            "cells_covered": [c.as_json() for c in sorted(self.coverage.cells)],
+            "cells_covered": [c.as_json() for c in ALL_CELLS if c in self.coverage.cells],
             "cells_swept": [c.as_json() for c in self.swept],
             "operations": dict(sorted(self.coverage.ops.items())),
             "divergences": [d.as_json() for d in self.divergences],
@@ -240,10 +247,15 @@ class ExploreResult:
 
 
 def sweep_cells(
-    adapter: Adapter, profile: Profile, cells: list[Cell], coverage: Coverage, reporter: Reporter
+    adapter: Adapter,
+    profile: Profile,
+    cells: list[Cell],
+    coverage: Coverage,
+    reporter: Reporter,
+    allow_failures: bool = False,
 ) -> Divergence | None:
     """Run each cell as a short trace of its own: define, set the state, create."""
-    lockstep = Lockstep(adapter, profile)
+    lockstep = Lockstep(adapter, profile, allow_failures=allow_failures)
     for cell in cells:
         lockstep.reset()
         domain = domain_spec(adapter.root)
@@ -271,11 +283,17 @@ def explore(
     seed: int | None = None,
     reporter: Reporter | None = None,
     sweep: bool = True,
+    allow_failures: bool = False,
+    shrink_seconds: int = 60,
 ) -> ExploreResult:
-    """Explore ``adapter`` against ``profile``; see the module docstring."""
+    """Explore ``adapter`` against ``profile``; see the module docstring.
+
+    ``shrink_seconds`` bounds the time Hypothesis spends shrinking a divergence (its own
+    default is five minutes, too long for a slow adapter).
+    """
     reporter = reporter or NullReporter()
     coverage = Coverage()
-    machine = machine_for(adapter, profile, coverage, reporter)
+    machine = machine_for(adapter, profile, coverage, reporter, allow_failures)
     if seed is not None:
         machine = hypothesis.seed(seed)(machine)
     settings = hypothesis.settings(
@@ -291,16 +309,20 @@ def explore(
     reporter.run_started(examples, steps)
     start = time.perf_counter()
     divergences: list[Divergence] = []
+    saved_limit = conjecture_engine.MAX_SHRINKING_SECONDS
+    conjecture_engine.MAX_SHRINKING_SECONDS = shrink_seconds
     try:
         with hypothesis.reporting.with_reporter(lambda _message: None):
             run_state_machine_as_test(machine, settings=settings)
     except Divergence as divergence:
         divergences.append(divergence)
         reporter.divergence(divergence)
+    finally:
+        conjecture_engine.MAX_SHRINKING_SECONDS = saved_limit
     swept: list[Cell] = []
     if sweep and not divergences:
         swept = [cell for cell in ALL_CELLS if cell not in coverage.cells]
-        found = sweep_cells(adapter, profile, swept, coverage, reporter)
+        found = sweep_cells(adapter, profile, swept, coverage, reporter, allow_failures)
         if found is not None:
             divergences.append(found)
             reporter.divergence(found)

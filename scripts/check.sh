@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Every check CI runs: ruff, mypy (strict on the model) and the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/ruff check snaporacle tests benchmarks
+.venv/bin/mypy
+.venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,111 @@
+"""Replaying the corpus against an adapter: traces, profile cells and XML cases.
+
+- A trace (``*.json``) runs step by step in lockstep with the model (the profile given, else the
+  one the trace names); a difference is a divergence.
+- A profile file (``*.toml`` with ``[[cells]]``) runs every cell as a short trace against the
+  adapter with the model following that profile.
+- An XML manifest (``*.toml`` with ``[[cases]]``) checks snaporacle's own parser and formatter
+  case by case; no adapter is involved in those.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from .adapters.protocol import Adapter
+from .corpus_xml import CaseMode, XmlCase, load_manifest
+from .errors import CorpusError, SnapshotXMLError
+from .explorer import Coverage, sweep_cells
+from .lockstep import Divergence, Lockstep
+from .model.profile import ALL_CELLS, Profile, parse_profile
+from .model.snapshot_xml import reformat_snapshot
+from .profiles import load_profile
+from .reporting import NullReporter
+from .traces import load_trace
+
+
+@attrs.frozen
+class ReplayOutcome:
+    """The result of replaying one file."""
+
+    path: Path
+    kind: str
+    checked: int
+    divergence: Divergence | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing diverged."""
+        return self.divergence is None and not self.problems
+
+
+def corpus_files(paths: list[Path]) -> Iterator[Path]:
+    """The replayable files in ``paths`` (folders are searched recursively), sorted."""
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.rglob("*") if p.suffix in (".json", ".toml") and p.is_file()
+            )
+        elif path.is_file():
+            yield path
+        else:
+            raise CorpusError(f"{path}: no such file or folder")
+
+
+def _kind(path: Path) -> str:
+    if path.suffix == ".json":
+        return "trace"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as err:
+        raise CorpusError(f"{path}: not a readable TOML file: {err}") from err
+    if "cells" in data:
+        return "profile"
+    if "cases" in data:
+        return "xml"
+    raise CorpusError(f"{path}: neither a profile ([[cells]]) nor an XML manifest ([[cases]])")
+
+
+def replay_file(adapter: Adapter, path: Path, profile: Profile | None) -> ReplayOutcome:
+    """Replay one corpus file against ``adapter``."""
+    kind = _kind(path)
+    if kind == "trace":
+        trace = load_trace(path, adapter.root)
+        chosen = profile or load_profile(trace.profile or adapter.capabilities.profile)
+        lockstep = Lockstep(adapter, chosen)
+        lockstep.reset()
+        try:
+            for op in trace.steps:
+                lockstep.step(op)
+        except Divergence as divergence:
+            return ReplayOutcome(path, kind, len(lockstep.trace), divergence)
+        return ReplayOutcome(path, kind, len(trace.steps))
+    if kind == "profile":
+        cells_profile = parse_profile(path.read_text(encoding="utf-8"), str(path))
+        found = sweep_cells(adapter, cells_profile, list(ALL_CELLS), Coverage(), NullReporter())
+        return ReplayOutcome(path, kind, len(ALL_CELLS), found)
+    cases = load_manifest(path)
+    problems = [f"{case.name}: {p}" for case in cases if (p := check_xml_case(case))]
+    return ReplayOutcome(path, kind, len(cases), None, tuple(problems))
+
+
+def check_xml_case(case: XmlCase) -> str | None:
+    """What is wrong with snaporacle's answer to one XML case, or ``None``."""
+    data = case.input.read_bytes()
+    try:
+        output = reformat_snapshot(data, case.options, source=case.input.name)
+    except SnapshotXMLError as err:
+        if case.mode is CaseMode.ERROR and err.error == case.error:
+            return None
+        return f"unexpected error {err.error}: {err}"
+    if case.mode is CaseMode.ERROR:
+        return f"expected error {case.error}, got a document"
+    assert case.expect is not None
+    if output != case.expect.read_text(encoding="utf-8"):
+        return f"output differs from {case.expect.name}"
+    return None
