@@ -13,6 +13,7 @@ adds no snapshot metadata and leaves guest data unchanged; files it could not re
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import attrs
@@ -249,7 +250,11 @@ class ReferenceDriver:
         )
         if isinstance(plan, Result):
             return plan
-        memory_file = definition.memory.file if verdict.memory is MemoryMode.EXTERNAL else None
+        memory_file = (
+            definition.memory.file
+            if definition.memory is not None and verdict.memory is MemoryMode.EXTERNAL
+            else None
+        )
         try:
             if state.active:
                 self._take_online(record, plan, name, memory_file, verdict.memory, flags)
@@ -284,7 +289,7 @@ class ReferenceDriver:
                 path = record.active[disk.target]
                 if disk.mode is DiskMode.INTERNAL:
                     self.images.snapshot_create(path, name)
-                    undo.append(lambda p=path: self.images.snapshot_delete(p, name))
+                    undo.append(functools.partial(self.images.snapshot_delete, path, name))
                 elif disk.mode is DiskMode.EXTERNAL and disk.overlay is not None:
                     if not self.images.exists(disk.overlay):
                         made.append(disk.overlay)

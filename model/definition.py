@@ -112,13 +112,17 @@ class DomainDisk:
     )
 
 
+def _domain_disks(disks: Iterable[DomainDisk]) -> tuple[DomainDisk, ...]:
+    return tuple(disks)
+
+
 @attrs.frozen
 class DomainSpec:
     """A persistent domain definition as snaporacle models it."""
 
     name: str = attrs.field(validator=attrs.validators.instance_of(str))
     uuid: str = attrs.field(validator=attrs.validators.instance_of(str))
-    disks: tuple[DomainDisk, ...] = attrs.field(converter=tuple)
+    disks: tuple[DomainDisk, ...] = attrs.field(converter=_domain_disks)
 
     def disk(self, name: str) -> DomainDisk | None:
         """The disk named by target or by source path, or ``None``."""

@@ -241,7 +241,11 @@ def create_snapshot(
     )
     if isinstance(plan, Result):
         return world, plan
-    memory_file = definition.memory.file if verdict.memory is MemoryMode.EXTERNAL else None
+    memory_file = (
+        definition.memory.file
+        if definition.memory is not None and verdict.memory is MemoryMode.EXTERNAL
+        else None
+    )
     if memory_file is not None:
         image = MemoryImage(domain.spec.name, tuple(sorted(domain.active.items())))
         world = world.with_file(memory_file, image)
@@ -349,7 +353,7 @@ def revert_snapshot(
                 )
             world = world.with_file(path, attrs.evolve(image, blocks=dict(tag.blocks)))
         elif disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
-            overlay = revert_overlay(disk.frozen, lambda path: path in world.files)
+            overlay = revert_overlay(disk.frozen, world.files.__contains__)
             world = world.with_file(overlay, Image(format="qcow2", backing=disk.frozen))
             active[disk.target] = overlay
     domain = attrs.evolve(domain, state=target, active=active, current=snapshot.name)

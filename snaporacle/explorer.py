@@ -20,8 +20,9 @@ from typing import Any
 import attrs
 import hypothesis
 import hypothesis.reporting
+from hypothesis import HealthCheck
+from hypothesis import strategies as st
 from hypothesis.internal.conjecture import engine as conjecture_engine
-from hypothesis import HealthCheck, strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -137,14 +138,14 @@ def machine_for(
         @rule(kind=st.sampled_from(("start", "start-paused", "pause", "resume", "destroy")))
         def lifecycle(self, kind: str) -> None:
             name = self.domain.name
-            op: Op = {
+            ops: dict[str, Op] = {
                 "start": StartDomain(name),
                 "start-paused": StartDomain(name, paused=True),
                 "pause": PauseDomain(name),
                 "resume": ResumeDomain(name),
                 "destroy": DestroyDomain(name),
-            }[kind]
-            self.do(op)
+            }
+            self.do(ops[kind])
 
         @rule(disk=st.integers(0, disks - 1), block=st.integers(0, 3), pattern=st.integers(1, 255))
         def write(self, disk: int, block: int, pattern: int) -> None:

@@ -13,17 +13,17 @@ from typing import Any
 import attrs
 
 from .adapters.protocol import Adapter
+from .errors import SnaporacleError, SnapshotXMLError
+from .model.decide import cell_of
+from .model.flags import check_create_flags
 from .model.modes import CreateFlag, Outcome
 from .model.observation import Aspect, compare
 from .model.observation import view as observation_view
 from .model.ops import CreateSnapshot, CurrentSnapshot, ListSnapshots, Op, Result, op_to_json
 from .model.profile import Cell, Profile, Rejected
-from .model.decide import cell_of
-from .model.flags import check_create_flags
 from .model.snapshot_xml import parse_snapshot
 from .model.transition import apply
 from .model.world import World, observe
-from .errors import SnaporacleError, SnapshotXMLError
 
 
 @attrs.frozen

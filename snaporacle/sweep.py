@@ -73,7 +73,7 @@ def _spec(root: str, name: str, number: int, disks: Mapping[str, DiskMode | None
         for target, mode in disks.items()
     )
     uuid = f"5eeb0000-0000-4000-8000-{number:012d}"
-    return DomainSpec(name=name, uuid=uuid, disks=images)  # type: ignore[arg-type]
+    return DomainSpec(name=name, uuid=uuid, disks=images)
 
 
 def _disk_xml(root: str, snapshot: str, target: str, mode: DiskMode) -> str:
