@@ -1,0 +1,78 @@
+"""Adapter ``qemu``: the reference driver over real qemu-img/qemu-io and QEMU over QMP.
+
+The same driver as the embedded ``fake`` adapter, on the real backends of this package, so the
+explorer checks the driver's promises (and the fakes' fidelity) against real images and real
+QEMU processes. Everything is observable. Files live under ``workdir`` (a fresh temporary
+directory, removed on close, when none is given).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+from ...errors import AdapterError
+from ...fakes.driver import ReferenceDriver
+from ...model.observation import Observation
+from ...model.ops import Op, Result
+from ...profiles import load_profile
+from ..protocol import Capabilities
+from .images import QemuImageTool
+from .monitor import QemuLauncher
+
+
+class QemuAdapter:
+    """The reference driver over real QEMU tools, in one work directory."""
+
+    name = "qemu"
+
+    def __init__(
+        self, uri: str | None = None, profile: str = "libvirt-current",
+        workdir: str | None = None,
+    ) -> None:
+        if uri is not None:
+            raise AdapterError(
+                f"the qemu adapter drives QEMU directly and takes no URI (got {uri!r}); "
+                "use the libvirt adapter for a libvirt URI"
+            )
+        self.capabilities = Capabilities(profile=profile)
+        self._profile = load_profile(profile)
+        QemuImageTool("/"), QemuLauncher("/")  # fail early, naming the package to install
+        self._own = workdir is None
+        self.root = os.path.realpath(workdir or tempfile.mkdtemp(prefix="snaporacle-qemu-"))
+        os.makedirs(self.root, exist_ok=True)
+        self.driver = self._new_driver()
+
+    def _new_driver(self) -> ReferenceDriver:
+        self._launcher = QemuLauncher(self.root)
+        return ReferenceDriver(QemuImageTool(self.root), self._launcher, self._profile)
+
+    def apply(self, op: Op) -> Result:
+        """Carry out one operation on the reference driver."""
+        return self.driver.apply(op)
+
+    def observe(self) -> Observation:
+        """The reference driver's view of the real images and processes."""
+        return self.driver.observe()
+
+    def _stop(self) -> None:
+        self.driver.close()
+        self._launcher.close()
+
+    def reset(self) -> None:
+        """Stop every QEMU, empty the work directory, start over with a fresh driver."""
+        self._stop()
+        for entry in os.listdir(self.root):
+            path = os.path.join(self.root, entry)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+        self.driver = self._new_driver()
+
+    def close(self) -> None:
+        """Stop every QEMU; remove the work directory if the adapter made it."""
+        self._stop()
+        if self._own:
+            shutil.rmtree(self.root, ignore_errors=True)
