@@ -2,21 +2,24 @@
 
 For each of the 64 cells (:data:`~snaporacle.model.profile.ALL_CELLS`) the sweep builds the
 request the cell names (``<memory>`` and ``<disks>`` as given or absent, DISK_ONLY on or off),
-puts a one-disk domain in the cell's state and sends ``CreateSnapshot`` through ``adapter.apply``:
+(:func:`snaporacle.requests.snapshot_xml`, external targets named under the root), puts a
+one-disk domain in the cell's state and sends ``CreateSnapshot`` through ``adapter.apply``:
 
 - **accepted**: the memory and disk modes and the ``<state>`` are read from the snapshot's XML
   (``DumpSnapshotXML``); the mechanisms from what changed in the observation: a new internal tag
   named after the snapshot means ``savevm`` (online) or ``qemu-img`` (offline), a longer chain
   means ``transaction`` (online) or ``qemu-img`` (offline), a new memory file means ``migrate``.
   An adapter that cannot observe images gets the mechanisms the modes imply, and the profile's
-  provenance says so. The snapshot's metadata is then deleted so cells do not see each other.
+  provenance says so; so does a cell that was accepted yet changed nothing in the images
+  (``unobserved`` in the provenance: a driver that records a snapshot it never took). The
+  snapshot's metadata is then deleted so cells do not see each other.
 - **rejected**: the outcome class, libvirt's error code and the message (the work directory
   written as ``ROOT``, so profiles from two machines compare).
 
 Two domains serve all 64 cells (one shut off, one started once): starting and destroying QEMU
 costs seconds, a snapshot milliseconds. The rules outside the table (mixed modes, nothing selected,
-a partial ``no``) and the capabilities (revert and delete of internal and external snapshots)
-are measured on shut-off domains of their own. The date is the caller's.
+a partial ``no``) are measured on shut-off domains of their own, the capabilities (revert and
+delete of internal and external snapshots) on the sweep's two domains. The date is the caller's.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ from .model.ops import (
 )
 from .model.profile import ALL_CELLS, Accepted, Capabilities, Cell, CellEntry, Profile, Rejected
 from .model.snapshot_xml_parse import read_document
+from .requests import snapshot_xml
 
 _OFFLINE, _ONLINE = "sweep-offline", "sweep-online"
 _IMAGE_ASPECTS = frozenset({Aspect.CHAINS, Aspect.INTERNAL_TAGS, Aspect.MEMORY_FILES})
@@ -76,39 +80,15 @@ def _spec(root: str, name: str, number: int, disks: Mapping[str, DiskMode | None
     return DomainSpec(name=name, uuid=uuid, disks=images)
 
 
-def _disk_xml(root: str, snapshot: str, target: str, mode: DiskMode) -> str:
-    if mode is not DiskMode.EXTERNAL:
-        return f"<disk name='{target}' snapshot='{mode.value}'/>"
-    overlay = os.path.join(root, f"{snapshot}-{target}.qcow2")
-    return (
-        f"<disk name='{target}' snapshot='external'>"
-        f"<source file='{overlay}'/><driver type='qcow2'/></disk>"
-    )
+def _request(root: str, snapshot: str, memory: Column, disks: dict[str, Column]) -> str:
+    return snapshot_xml(root, snapshot, memory, disks, explicit_sources=True)
 
 
-def request_xml(
-    root: str, snapshot: str, memory: Column, disks: Mapping[str, DiskMode] | None
-) -> str:
-    """The ``<domainsnapshot>`` a cell asks for; files it names lie under ``root``."""
-    parts = [f"<domainsnapshot><name>{snapshot}</name>"]
-    if memory is Column.EXTERNAL:
-        parts.append(f"<memory snapshot='external' file='{os.path.join(root, snapshot)}.mem'/>")
-    elif memory is not Column.OMIT:
-        parts.append(f"<memory snapshot='{memory.value}'/>")
-    if disks is not None:
-        parts.append("<disks>")
-        parts += [_disk_xml(root, snapshot, target, mode) for target, mode in disks.items()]
-        parts.append("</disks>")
-    parts.append("</domainsnapshot>")
-    return "".join(parts)
-
-
-def cell_request(root: str, snapshot: str, cell: Cell) -> CreateSnapshot:
+def sweep_request(root: str, snapshot: str, cell: Cell) -> CreateSnapshot:
     """The ``CreateSnapshot`` for one cell on the sweep's domain of the cell's state."""
     domain = _ONLINE if cell.domain is DomainColumn.ONLINE else _OFFLINE
-    disks = None if cell.disk is Column.OMIT else {"vda": DiskMode(cell.disk.value)}
     flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
-    return CreateSnapshot(domain, request_xml(root, snapshot, cell.memory, disks), flags)
+    return CreateSnapshot(domain, _request(root, snapshot, cell.memory, {"vda": cell.disk}), flags)
 
 
 class _Sweep:
@@ -119,6 +99,7 @@ class _Sweep:
         self.root = adapter.root
         self.observes = adapter.capabilities.aspects >= _IMAGE_ASPECTS
         self.last: Observation | None = None
+        self.unobserved: list[str] = []
 
     def must(self, op: Op) -> Result:
         result = self.adapter.apply(op)
@@ -151,7 +132,7 @@ class _Sweep:
 
     def verdict(self, cell: Cell, index: int) -> Accepted | Rejected:
         snapshot = f"cell{index:02d}"
-        op = cell_request(self.root, snapshot, cell)
+        op = sweep_request(self.root, snapshot, cell)
         result = self.adapter.apply(op)
         if result.outcome is not Outcome.ACCEPTED:
             return Rejected(result.outcome, result.error, self.reason(result.message) or "refused")
@@ -164,6 +145,8 @@ class _Sweep:
         mechanisms = self.changes(op.domain, snapshot, online, after)
         if not mechanisms:
             mechanisms = implied_mechanisms(memory, modes, online)
+            if self.observes:
+                self.unobserved.append(cell.key())
         self.forget(op.domain, snapshot)
         self.last = after
         if after is not None and online and _domain(after, _ONLINE).state == "shutoff":
@@ -236,12 +219,12 @@ def implied_mechanisms(
 
 
 def _rule(sweep: _Sweep, number: int, disks: dict[str, DiskMode | None],
-          request: dict[str, DiskMode] | None, what: str) -> Rejected | None:
+          request: dict[str, Column], what: str) -> Rejected | None:
     """Create one offline snapshot on a domain of its own: the refusal, or None if accepted."""
     name = f"sweep-rule{number}"
     sweep.must(DefineDomain(_spec(sweep.root, name, 10 + number, disks)))
     result = sweep.adapter.apply(
-        CreateSnapshot(name, request_xml(sweep.root, f"rule{number}", Column.OMIT, request))
+        CreateSnapshot(name, _request(sweep.root, f"rule{number}", Column.OMIT, request))
     )
     if result.outcome is Outcome.ACCEPTED:
         return None
@@ -254,9 +237,9 @@ def _rules(
 ) -> tuple[Rejected, Rejected, Rejected | None, list[str]]:
     """The mixed, nothing and partial-``no`` rules, and notes on rules the driver accepted."""
     two: dict[str, DiskMode | None] = {"vda": None, "vdb": None}
-    mixed = _rule(sweep, 1, two, {"vda": DiskMode.INTERNAL, "vdb": DiskMode.EXTERNAL}, "mixed")
-    nothing = _rule(sweep, 2, {"vda": DiskMode.NO}, None, "nothing selected")
-    partial = _rule(sweep, 3, two, {"vda": DiskMode.NO, "vdb": DiskMode.INTERNAL}, "partial no")
+    mixed = _rule(sweep, 1, two, {"vda": Column.INTERNAL, "vdb": Column.EXTERNAL}, "mixed")
+    nothing = _rule(sweep, 2, {"vda": DiskMode.NO}, {}, "nothing selected")
+    partial = _rule(sweep, 3, two, {"vda": Column.NO, "vdb": Column.INTERNAL}, "partial no")
     accepted = [rule for rule, found in (("mixed", mixed), ("nothing", nothing)) if found is None]
     if accepted and reference is None:
         raise AdapterError(
@@ -286,7 +269,7 @@ def _capabilities(sweep: _Sweep) -> Capabilities:
         ("external", _ONLINE, Column.EXTERNAL),
     ):
         snapshot = f"caps-{kind}"
-        xml = request_xml(sweep.root, snapshot, memory, None)
+        xml = _request(sweep.root, snapshot, memory, {})
         ok = sweep.adapter.apply(CreateSnapshot(domain, xml)).outcome is Outcome.ACCEPTED
         revert = ok and sweep.adapter.apply(RevertSnapshot(domain, snapshot)).outcome
         found[f"revert_{kind}"] = revert is Outcome.ACCEPTED
@@ -337,6 +320,11 @@ def record_profile(
         if sweep.observes
         else "implied by the snapshot XML's modes: the adapter cannot observe images"
     )
+    if sweep.unobserved:
+        provenance["unobserved"] = (
+            "accepted, yet nothing changed in the images (mechanisms implied by the modes): "
+            + ", ".join(sweep.unobserved)
+        )
     provenance["rules"] = (
         "offline, no flags: vda internal + vdb external (mixed); vda snapshot='no' in the domain "
         "(nothing); vda no + vdb internal (partial_no)" + "".join(f"; {n}" for n in notes)

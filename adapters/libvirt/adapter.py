@@ -279,12 +279,13 @@ class LibvirtAdapter:
     def _observe_disk(self, dom: Any, disk: LiveDisk, active: bool) -> DiskObservation:
         if self._tool is None:
             return DiskObservation(disk.target, (), ())
+        if active:
+            self._hmp_io(dom, disk, "flush")
         chain = tuple(
             ImageObservation(relative(image.path, self.root), image.format, image.tags)
             for image in self._tool.info_chain(disk.source)
         )
         if active:
-            self._hmp_io(dom, disk, "flush")
             data = read_shared(disk.source, disk.format)
         else:
             data = self._tool.read(disk.source, disk.format)
