@@ -285,11 +285,8 @@ class LibvirtAdapter:
             ImageObservation(relative(image.path, self.root), image.format, image.tags)
             for image in self._tool.info_chain(disk.source)
         )
-        if active:
-            data = read_shared(disk.source, disk.format)
-        else:
-            data = self._tool.read(disk.source, disk.format)
-        return DiskObservation(disk.target, chain, data)
+        read = read_shared if active else self._tool.read
+        return DiskObservation(disk.target, chain, read(disk.source, disk.format))
 
     def _observe_domain(self, dom: Any) -> DomainObservation:
         state = _STATES[dom.state()[0]] if dom.state()[0] < len(_STATES) else "nostate"
