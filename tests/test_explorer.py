@@ -93,10 +93,8 @@ def test_seeded_bug_is_found_and_shrunk(driver: type[ReferenceDriver], faults: F
     divergence = result.divergences[0]
     assert len(divergence.trace) <= 12, [step.op for step in divergence.trace]
     path = save_divergence(divergence, tmp_path, "fake", PROFILE.name, adapter.root)
-    # the saved trace replays: it diverges on the broken driver, passes on the reference one
+    # the saved trace replays and diverges again on the broken driver
     assert not replay_file(FakeAdapter(driver_class=driver, faults=faults), path, None).ok
-    clean = replay_file(FakeAdapter(faults=faults), path, None)
-    assert clean.ok or faults is not None
 
 
 def test_explore_command_writes_the_report(tmp_path: Path) -> None:
