@@ -104,7 +104,7 @@ class FakeImageTool:
 
     def path(self, verb: str, path: str) -> str:
         """The sandboxed, normalised path, or PathOutsideSandbox."""
-        return inside(self.root, path, verb)
+        return inside(self.root, path, verb, resolve=False)
 
     def image(self, verb: str, path: str) -> Image:
         """The image at ``path``, or qemu-img's "Could not open" error."""

@@ -11,17 +11,19 @@ import os
 from .errors import PathOutsideSandbox
 
 
-def inside(root: str, path: str, verb: str) -> str:
+def inside(root: str, path: str, verb: str, resolve: bool = True) -> str:
     """Return ``path`` normalised, or raise PathOutsideSandbox if it is not strictly under ``root``.
 
-    Symbolic links are resolved on both sides, so a link inside ``root`` pointing out is refused.
+    With ``resolve``, symbolic links are resolved on both sides, so a link inside ``root``
+    pointing out is refused; without it (the fakes, which have no files) the check is pure.
     """
     if not isinstance(path, str) or not os.path.isabs(path):
         raise PathOutsideSandbox(
             f"{verb}: path {path!r} is not absolute; give an absolute path under {root}"
         )
-    real_root = os.path.realpath(root)
-    real = os.path.realpath(path)
+    fix = os.path.realpath if resolve else os.path.normpath
+    real_root = fix(root)
+    real = fix(path)
     if real == real_root or os.path.commonpath([real_root, real]) != real_root:
         raise PathOutsideSandbox(
             f"{verb}: path {path!r} lies outside the work directory {root}; "
