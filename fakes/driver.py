@@ -392,12 +392,25 @@ class ReferenceDriver:
             return problem
         target = revert_target_state(snapshot, op.flags)
         internal = [d for d in snapshot.disks if d.mode is DiskMode.INTERNAL]
+        for disk in internal:
+            # check every image first, so that a missing tag changes nothing
+            path = record.active[disk.target]
+            if snapshot.name not in self.images.snapshot_list(path):
+                return Result.refused(
+                    Outcome.FAILED, _FAILED, f"snapshot '{snapshot.name}' not found in {path}"
+                )
+        was_running = record.monitor is not None
         try:
             if snapshot.memory is MemoryMode.INTERNAL:
                 if record.monitor is None:
                     self._launch(record, paused=True)
                 assert record.monitor is not None
-                record.monitor.loadvm(snapshot.name)
+                try:
+                    record.monitor.loadvm(snapshot.name)
+                except BackendError:
+                    if not was_running:
+                        self._stop_process(record)
+                    raise
             else:
                 self._stop_process(record)
                 for disk in internal:
@@ -417,8 +430,11 @@ class ReferenceDriver:
         except BackendError as err:
             return _failed("snapshot revert", err)
         if record.monitor is not None:
-            if target is DomainState.RUNNING:
+            status = record.monitor.status()
+            if target is DomainState.RUNNING and status != "running":
                 record.monitor.cont()
+            elif target is DomainState.PAUSED and status == "running":
+                record.monitor.stop()
             elif target is DomainState.SHUTOFF:
                 self._stop_process(record)
         record.current = snapshot.name
