@@ -379,14 +379,15 @@ class ReferenceDriver:
         )
 
     def _revert(self, record: _DomainRecord, op: RevertSnapshot) -> Result:
-        refusal = check_revert_flags(op.flags)
-        if refusal is not None:
-            return _refused(refusal)
         snapshot = record.snapshots.get(op.name)
         if snapshot is None:
             return Result.refused(
                 Outcome.INVALID, _NO_SNAPSHOT, f"no domain snapshot with matching name '{op.name}'"
             )
+        # the API looks the snapshot up before it looks at the flags
+        refusal = check_revert_flags(op.flags)
+        if refusal is not None:
+            return _refused(refusal)
         problem = revert_refusal(snapshot, self.profile, self.images.exists)
         if problem is not None:
             return problem
@@ -441,13 +442,14 @@ class ReferenceDriver:
         return Result.ok()
 
     def _delete(self, record: _DomainRecord, op: DeleteSnapshot) -> Result:
-        refusal = check_delete_flags(op.flags)
-        if refusal is not None:
-            return _refused(refusal)
         if op.name not in record.snapshots:
             return Result.refused(
                 Outcome.INVALID, _NO_SNAPSHOT, f"no domain snapshot with matching name '{op.name}'"
             )
+        # the API looks the snapshot up before it looks at the flags
+        refusal = check_delete_flags(op.flags)
+        if refusal is not None:
+            return _refused(refusal)
         domain = self._as_domain(record)
         victims = delete_victims(domain, op.name, op.flags)
         if not op.flags & DeleteFlag.METADATA_ONLY:

@@ -328,14 +328,15 @@ def revert_snapshot(
     world: World, domain: Domain, op: RevertSnapshot, profile: Profile
 ) -> tuple[World, Result]:
     """``virDomainRevertToSnapshot`` on the model."""
-    refusal = check_revert_flags(op.flags)
-    if refusal is not None:
-        return world, _refused(refusal)
     snapshot = domain.snapshots.get(op.name)
     if snapshot is None:
         return world, Result.refused(
             Outcome.INVALID, _NO_SNAPSHOT, f"no domain snapshot with matching name '{op.name}'"
         )
+    # the API looks the snapshot up before it looks at the flags
+    refusal = check_revert_flags(op.flags)
+    if refusal is not None:
+        return world, _refused(refusal)
     problem = revert_refusal(snapshot, profile, lambda path: path in world.files)
     if problem is not None:
         return world, problem
@@ -460,13 +461,14 @@ def delete_snapshot(
     world: World, domain: Domain, op: DeleteSnapshot, profile: Profile
 ) -> tuple[World, Result]:
     """``virDomainSnapshotDelete`` on the model."""
-    refusal = check_delete_flags(op.flags)
-    if refusal is not None:
-        return world, _refused(refusal)
     if op.name not in domain.snapshots:
         return world, Result.refused(
             Outcome.INVALID, _NO_SNAPSHOT, f"no domain snapshot with matching name '{op.name}'"
         )
+    # the API looks the snapshot up before it looks at the flags
+    refusal = check_delete_flags(op.flags)
+    if refusal is not None:
+        return world, _refused(refusal)
     victims = delete_victims(domain, op.name, op.flags)
     if not op.flags & DeleteFlag.METADATA_ONLY:
         problem = delete_refusal(domain, victims, op.flags, profile)

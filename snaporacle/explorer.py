@@ -27,6 +27,7 @@ from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
     invariant,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -86,6 +87,8 @@ class Coverage:
 
 def _flags(draw: Any, options: tuple[Any, ...], empty: Any) -> Any:
     value = empty
+    if not options:
+        return value
     for flag in draw(st.lists(st.sampled_from(options), max_size=2, unique=True)):
         value |= flag
     return value
@@ -102,6 +105,24 @@ def machine_for(
     lockstep = Lockstep(adapter, profile, allow_failures=allow_failures)
     caps = adapter.capabilities
     disks = max(1, min(caps.max_disks, 2))
+    lifecycle_kinds = [
+        kind
+        for kind, needs in (("start", "start"), ("start-paused", "start"), ("pause", "pause"),
+                            ("resume", "resume"), ("destroy", "destroy"))
+        if needs in caps.ops and caps.online
+    ]
+    cells = [c for c in ALL_CELLS if caps.online or c.domain is DomainColumn.OFFLINE]
+    create_flags = tuple(f for f in EXTRA_CREATE_FLAGS if f in caps.create_flags)
+    revert_flags = tuple(f for f in (RevertFlag.RUNNING, RevertFlag.PAUSED, RevertFlag.FORCE)
+                         if f in caps.revert_flags)
+    delete_flags = tuple(
+        f for f in (DeleteFlag.CHILDREN, DeleteFlag.CHILDREN_ONLY, DeleteFlag.METADATA_ONLY)
+        if f in caps.delete_flags
+    )
+    query_kinds = [k for k in ("list", "current", "dumpxml") if k in caps.ops]
+
+    def supports(*kinds: str) -> Any:
+        return precondition(lambda _machine: all(k in caps.ops for k in kinds))
 
     class SnapshotMachine(RuleBasedStateMachine):
         """Random operations on one domain, compared with the model after every step."""
@@ -135,7 +156,8 @@ def machine_for(
         def define(self) -> None:
             self.do(DefineDomain(self.domain))
 
-        @rule(kind=st.sampled_from(("start", "start-paused", "pause", "resume", "destroy")))
+        @precondition(lambda _machine: bool(lifecycle_kinds))
+        @rule(kind=st.sampled_from(lifecycle_kinds or ["start"]))
         def lifecycle(self, kind: str) -> None:
             name = self.domain.name
             ops: dict[str, Op] = {
@@ -147,20 +169,22 @@ def machine_for(
             }
             self.do(ops[kind])
 
+        @supports("write")
         @rule(disk=st.integers(0, disks - 1), block=st.integers(0, 3), pattern=st.integers(1, 255))
         def write(self, disk: int, block: int, pattern: int) -> None:
             self.do(WriteData(self.domain.name, self.domain.disks[disk].target, block, pattern))
 
+        @supports("create")
         @rule(
-            cell=st.sampled_from(ALL_CELLS),
+            cell=st.sampled_from(cells),
             name=st.sampled_from(NAMES),
             data=st.data(),
         )
         def create(self, cell: Cell, name: str, data: st.DataObject) -> None:
             online = cell.domain is DomainColumn.ONLINE
-            if online and not self.state().active:
+            if online and not self.state().active and "start" in caps.ops:
                 self.do(StartDomain(self.domain.name, paused=data.draw(st.booleans())))
-            elif not online and self.state().active:
+            elif not online and self.state().active and "destroy" in caps.ops:
                 self.do(DestroyDomain(self.domain.name))
             targets = tuple(d.target for d in self.domain.disks)
             modes = {target: cell.disk for target in targets}
@@ -172,29 +196,25 @@ def machine_for(
             )
             flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
             if data.draw(st.integers(0, 3)) == 0:
-                flags |= _flags(data.draw, EXTRA_CREATE_FLAGS, CreateFlag(0))
+                flags |= _flags(data.draw, create_flags, CreateFlag(0))
             self.do(CreateSnapshot(self.domain.name, xml, flags))
 
+        @supports("revert")
         @rule(data=st.data())
         def revert(self, data: st.DataObject) -> None:
             name = data.draw(st.sampled_from(self.snapshot_names() or list(NAMES)))
-            flags = _flags(
-                data.draw, (RevertFlag.RUNNING, RevertFlag.PAUSED, RevertFlag.FORCE),
-                RevertFlag(0),
-            )
+            flags = _flags(data.draw, revert_flags, RevertFlag(0))
             self.do(RevertSnapshot(self.domain.name, name, flags))
 
+        @supports("delete")
         @rule(data=st.data())
         def delete(self, data: st.DataObject) -> None:
             name = data.draw(st.sampled_from(self.snapshot_names() or list(NAMES)))
-            flags = _flags(
-                data.draw,
-                (DeleteFlag.CHILDREN, DeleteFlag.CHILDREN_ONLY, DeleteFlag.METADATA_ONLY),
-                DeleteFlag(0),
-            )
+            flags = _flags(data.draw, delete_flags, DeleteFlag(0))
             self.do(DeleteSnapshot(self.domain.name, name, flags))
 
-        @rule(kind=st.sampled_from(("list", "current", "dumpxml")), data=st.data())
+        @precondition(lambda _machine: bool(query_kinds))
+        @rule(kind=st.sampled_from(query_kinds or ["list"]), data=st.data())
         def query(self, kind: str, data: st.DataObject) -> None:
             name = self.domain.name
             if kind == "list":
@@ -322,7 +342,12 @@ def explore(
         conjecture_engine.MAX_SHRINKING_SECONDS = saved_limit
     swept: list[Cell] = []
     if sweep and not divergences:
-        swept = [cell for cell in ALL_CELLS if cell not in coverage.cells]
+        swept = [
+            cell
+            for cell in ALL_CELLS
+            if cell not in coverage.cells
+            and (adapter.capabilities.online or cell.domain is DomainColumn.OFFLINE)
+        ]
         found = sweep_cells(adapter, profile, swept, coverage, reporter, allow_failures)
         if found is not None:
             divergences.append(found)
