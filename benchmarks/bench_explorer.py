@@ -128,8 +128,8 @@ def main() -> None:
         explore(FakeAdapter(), profile, 500, args.steps, seed=seed, reporter=clock, sweep=False)
         if clock.all_at is not None:
             times.append(clock.all_at)
-        print(f"seed {seed}: {len(clock.cells)}/64 cells, all 64 after "
-              f"{'%.2f s' % clock.all_at if clock.all_at else 'never'}")
+        after = f"{clock.all_at:.2f} s" if clock.all_at else "never"
+        print(f"seed {seed}: {len(clock.cells)}/64 cells, all 64 after {after}")
     if times:
         print(f"median time until all 64 cells are covered by random runs: "
               f"{statistics.median(times):.2f} s")

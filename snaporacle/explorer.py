@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import attrs
 import hypothesis
@@ -53,6 +54,8 @@ from .model.ops import (
 from .model.profile import ALL_CELLS, Cell, Profile
 from .reporting import NullReporter, Reporter
 from .requests import cell_request, domain_spec, snapshot_xml
+
+_Rule = TypeVar("_Rule", bound=Callable[..., Any])
 
 NAMES = ("s1", "s2", "s3", "s4", "s5")
 EXTRA_CREATE_FLAGS = (
@@ -121,7 +124,7 @@ def machine_for(
     )
     query_kinds = [k for k in ("list", "current", "dumpxml") if k in caps.ops]
 
-    def supports(*kinds: str) -> Any:
+    def supports(*kinds: str) -> Callable[[_Rule], _Rule]:
         return precondition(lambda _machine: all(k in caps.ops for k in kinds))
 
     class SnapshotMachine(RuleBasedStateMachine):

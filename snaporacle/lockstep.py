@@ -25,7 +25,6 @@ from .model.snapshot_xml import parse_snapshot
 from .model.transition import apply
 from .model.world import World, observe
 
-
 #: The operations of the snapshot API, whose libvirt error codes are compared.
 SNAPSHOT_OPS = frozenset({"create", "revert", "delete", "list", "current", "dumpxml"})
 
