@@ -186,6 +186,10 @@ class ReferenceDriver:
             return Result.refused(
                 Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", "domain is not running"
             )
+        if isinstance(op, ResumeDomain) and state is DomainState.RUNNING:
+            return Result.refused(
+                Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", "domain is already running"
+            )
         if isinstance(op, PauseDomain) and state is DomainState.RUNNING:
             record.monitor.stop()
         elif isinstance(op, ResumeDomain) and state is DomainState.PAUSED:

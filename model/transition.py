@@ -65,7 +65,7 @@ def _define(world: World, op: DefineDomain) -> tuple[World, Result]:
 _NEEDS = {
     StartDomain: ({DomainState.SHUTOFF}, "domain is already running"),
     PauseDomain: ({DomainState.RUNNING, DomainState.PAUSED}, "domain is not running"),
-    ResumeDomain: ({DomainState.RUNNING, DomainState.PAUSED}, "domain is not running"),
+    ResumeDomain: ({DomainState.PAUSED}, "domain is already running"),
     DestroyDomain: ({DomainState.RUNNING, DomainState.PAUSED}, "domain is not running"),
 }
 
@@ -77,6 +77,8 @@ def _lifecycle(
     if isinstance(domain, Result):
         return world, domain
     allowed, reason = _NEEDS[type(op)]
+    if not domain.state.active and not isinstance(op, StartDomain):
+        reason = "domain is not running"
     if domain.state not in allowed:
         return world, refuse(Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", reason)
     if isinstance(op, StartDomain):

@@ -7,7 +7,8 @@ fails the example and Hypothesis shrinks it to a minimal trace.
 
 :func:`explore` runs the machine for ``examples`` x ``steps``, then runs every table cell the
 random runs did not reach as a short trace of its own (define, bring the domain to the cell's state,
-create), so a run always says which of the 64 cells it checked. Events go to a
+create), so a run always says which of the 64 cells it checked. A divergence is cut down further
+by replay (:mod:`snaporacle.minimize`) after Hypothesis' shrinking. Events go to a
 :class:`~snaporacle.reporting.Reporter`.
 """
 
@@ -35,6 +36,7 @@ from hypothesis.stateful import (
 
 from .adapters.protocol import Adapter
 from .lockstep import Divergence, Lockstep
+from .minimize import minimize
 from .model.modes import Column, CreateFlag, DeleteFlag, DomainColumn, DomainState, RevertFlag
 from .model.ops import (
     CreateSnapshot,
@@ -339,8 +341,9 @@ def explore(
         with hypothesis.reporting.with_reporter(lambda _message: None):
             run_state_machine_as_test(machine, settings=settings)
     except Divergence as divergence:
-        divergences.append(divergence)
-        reporter.divergence(divergence)
+        shortest = minimize(adapter, profile, divergence, allow_failures)
+        divergences.append(shortest)
+        reporter.divergence(shortest)
     finally:
         conjecture_engine.MAX_SHRINKING_SECONDS = saved_limit
     swept: list[Cell] = []

@@ -65,7 +65,14 @@ _lock = threading.Lock()
 
 @functools.cache
 def libvirt_module() -> ModuleType:
-    """libvirt-python, imported once, with the default event loop running in a daemon thread."""
+    """libvirt-python, imported once, with the default event loop running in a daemon thread.
+
+    libvirt's own log would go to stderr from warnings up (the embedded QEMU driver warns about
+    tainted domains and XATTR timestamps at every start, and logs every refused call as an
+    error, which the adapter already returns as a result); it is sent to /dev/null unless the
+    user set ``LIBVIRT_LOG_OUTPUTS``.
+    """
+    os.environ.setdefault("LIBVIRT_LOG_OUTPUTS", "4:file:/dev/null")
     try:
         import libvirt
     except ImportError as err:
