@@ -20,12 +20,10 @@ import attrs
 
 from ..backend import DiskAttachment, ImageTool, Launcher, Monitor, SnapshotAction
 from ..errors import BackendError, SnapshotXMLError
-from ..model.decide import decide
 from ..model.definition import DomainSpec, SnapshotDefinition
 from ..model.flags import (
     check_create_flags,
     check_delete_flags,
-    check_live_memory,
     check_revert_flags,
 )
 from ..model.modes import CreateFlag, DeleteFlag, DiskMode, DomainState, MemoryMode, Outcome
@@ -52,8 +50,9 @@ from ..model.ops import (
     StartDomain,
     WriteData,
 )
-from ..model.profile import Profile, Rejected
+from ..model.profile import Accepted, Profile, Rejected
 from ..model.snapshot_ops import (
+    admit_create,
     delete_refusal,
     delete_victims,
     forget,
@@ -231,23 +230,13 @@ class ReferenceDriver:
         if flags & CreateFlag.REDEFINE:
             return self._redefine(record, definition, flags)
         name = definition.name or str(record.clock)
-        if name in record.snapshots:
-            return Result.refused(
-                Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", f"snapshot '{name}' already exists"
-            )
-        refusal = check_live_memory(flags, definition.memory_mode is MemoryMode.EXTERNAL)
-        if refusal is not None:
-            return _refused(refusal)
-        decision = decide(self.profile, state, definition, flags, record.spec.disks)
+        decision = admit_create(
+            self.profile, state, definition, flags, record.spec.disks, name, record.snapshots
+        )
+        if isinstance(decision, Result):
+            return decision
         verdict = decision.verdict
-        if isinstance(verdict, Rejected):
-            return _refused(verdict)
-        if flags & CreateFlag.QUIESCE:
-            return Result.refused(
-                Outcome.UNSUPPORTED,
-                "VIR_ERR_ARGUMENT_UNSUPPORTED",
-                "QEMU guest agent is not configured",
-            )
+        assert isinstance(verdict, Accepted)
         plan = plan_disks(
             record.spec, record.active, definition, decision.disks, flags, name,
             self._format_of, self.images.exists,

@@ -9,6 +9,9 @@ each with its own mode (or none), so :func:`cell_of` maps a request onto a cell 
    when there is no ``<disks>`` at all); all the same mode -> that mode.
 3. ``internal`` and ``external`` together -> the profile's ``mixed`` rule (both shipped profiles
    refuse it, as libvirt's QEMU driver does).
+   Before that, a request whose memory alone is refused (every disk column of its row refused
+   alike, as an invalid request: an offline or disk-only snapshot asking for memory) gets that
+   refusal; libvirt checks it when it parses the XML (:func:`memory_rejection`).
 4. ``no`` beside one other mode -> the ``no`` disks are left out and the other mode decides the
    cell.
 
@@ -37,6 +40,7 @@ from .modes import (
     DomainState,
     Mechanism,
     MemoryMode,
+    Outcome,
     SnapshotState,
 )
 from .profile import Accepted, Cell, Profile, Rejected
@@ -78,6 +82,28 @@ def _explicit_choices(
     return choices
 
 
+def memory_rejection(
+    profile: Profile, domain_state: DomainState, request: SnapshotDefinition, flags: CreateFlag
+) -> Cell | None:
+    """The cell of a request refused whatever its disks say, as an invalid request, or ``None``.
+
+    Such a refusal (an offline or disk-only snapshot asking for memory state) is libvirt's parse
+    time check: it comes before every disk rule and before the LIVE check.
+    """
+    cells = [
+        Cell(domain_state.column, Column.of(request.memory_mode), disk,
+             bool(flags & CreateFlag.DISK_ONLY))
+        for disk in Column
+    ]
+    verdicts = {profile.verdict(cell) for cell in cells}
+    if len(verdicts) != 1:
+        return None
+    verdict = verdicts.pop()
+    if isinstance(verdict, Rejected) and verdict.outcome is Outcome.INVALID:
+        return cells[0]
+    return None
+
+
 def cell_of(
     profile: Profile,
     domain_state: DomainState,
@@ -85,10 +111,15 @@ def cell_of(
     flags: CreateFlag,
     domain_disks: Sequence[DomainDisk] = (),
 ) -> Cell | Rejected:
-    """The cell a request falls in, or the rule that refuses it before any cell applies."""
+    """The cell a request falls in, or the rule that refuses it before any cell applies.
+
+    A request that :func:`memory_rejection` refuses is refused by its cell whatever its disks,
+    before the rules for mixed modes.
+    """
+    refused = memory_rejection(profile, domain_state, request, flags)
     modes = set(_explicit_choices(request, domain_disks).values())
     if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
-        return profile.mixed
+        return refused or profile.mixed
     if len(modes) == 2:  # 'no' beside one other mode
         modes.discard(DiskMode.NO)
     disk = Column.of(modes.pop()) if modes else Column.OMIT

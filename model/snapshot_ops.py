@@ -18,13 +18,13 @@ whose overlays are the active images: each overlay is committed into its backing
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import attrs
 
 from ..errors import SnapshotXMLError
-from .decide import decide
-from .definition import DomainSpec, MemorySpec, SnapshotDefinition
+from .decide import Decision, decide, memory_rejection
+from .definition import DomainDisk, DomainSpec, MemorySpec, SnapshotDefinition
 from .definition import SnapshotDisk as DiskRequest
 from .flags import check_create_flags, check_delete_flags, check_live_memory, check_revert_flags
 from .modes import (
@@ -38,7 +38,7 @@ from .modes import (
     SnapshotState,
 )
 from .ops import CreateSnapshot, DeleteSnapshot, DumpSnapshotXML, Result, RevertSnapshot
-from .profile import Profile, Rejected
+from .profile import Accepted, Profile, Rejected
 from .snapshot_xml import format_snapshot, parse_snapshot
 from .world import Domain, Image, MemoryImage, Snapshot, SnapshotDisk, Tag, World
 
@@ -109,6 +109,41 @@ def _redefine(
     current = record.name if flags & CreateFlag.CURRENT else domain.current
     domain = attrs.evolve(domain, snapshots=snapshots, current=current)
     return world.with_domain(domain), Result.ok(record.name)
+
+
+def admit_create(
+    profile: Profile,
+    state: DomainState,
+    definition: SnapshotDefinition,
+    flags: CreateFlag,
+    disks: Sequence[DomainDisk],
+    name: str,
+    existing: Collection[str],
+) -> Decision | Result:
+    """The checks of a new snapshot after its XML is parsed, in libvirt's order.
+
+    The parse-time memory check (:func:`memory_rejection`), then LIVE, then the table
+    (:func:`decide`), then the name, then QUIESCE (there is no guest agent). Returns the accepted
+    decision or the refusal.
+    """
+    refused = memory_rejection(profile, state, definition, flags)
+    if refused is not None:
+        return _refused(profile.verdict(refused))  # type: ignore[arg-type]
+    refusal = check_live_memory(flags, definition.memory_mode is MemoryMode.EXTERNAL)
+    if refusal is not None:
+        return _refused(refusal)
+    decision = decide(profile, state, definition, flags, disks)
+    if isinstance(decision.verdict, Rejected):
+        return _refused(decision.verdict)
+    if name in existing:
+        return Result.refused(
+            Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", f"snapshot '{name}' already exists"
+        )
+    if flags & CreateFlag.QUIESCE:
+        return Result.refused(
+            Outcome.UNSUPPORTED, "VIR_ERR_ARGUMENT_UNSUPPORTED", "QEMU guest agent is not configured"
+        )
+    return decision
 
 
 def plan_disks(
@@ -214,21 +249,13 @@ def create_snapshot(
     if flags & CreateFlag.REDEFINE:
         return _redefine(world, domain, definition, flags)
     name = definition.name or str(world.clock)
-    if name in domain.snapshots:
-        return world, Result.refused(
-            Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", f"snapshot '{name}' already exists"
-        )
-    refusal = check_live_memory(flags, definition.memory_mode is MemoryMode.EXTERNAL)
-    if refusal is not None:
-        return world, _refused(refusal)
-    decision = decide(profile, domain.state, definition, flags, domain.spec.disks)
+    decision = admit_create(
+        profile, domain.state, definition, flags, domain.spec.disks, name, domain.snapshots
+    )
+    if isinstance(decision, Result):
+        return world, decision
     verdict = decision.verdict
-    if isinstance(verdict, Rejected):
-        return world, _refused(verdict)
-    if flags & CreateFlag.QUIESCE:
-        return world, Result.refused(
-            Outcome.UNSUPPORTED, "VIR_ERR_ARGUMENT_UNSUPPORTED", "QEMU guest agent is not configured"
-        )
+    assert isinstance(verdict, Accepted)
     plan = plan_disks(
         domain.spec,
         domain.active,

@@ -21,6 +21,7 @@ from snaporacle.model.modes import (
     DomainState,
     Mechanism,
     MemoryMode,
+    Outcome,
     SnapshotState,
 )
 from snaporacle.model.profile import ALL_CELLS, Accepted, Cell, Profile, Rejected, Verdict
@@ -129,6 +130,13 @@ def _oracle(
         and not (d.mode is DiskMode.NO and d.default is DiskMode.NO)
     ]
     if DiskMode.INTERNAL in chosen and DiskMode.EXTERNAL in chosen:
+        # a refusal that holds for every disk column, as an invalid request, comes first
+        row = [profile.verdict(Cell(state.column, memory, c, disk_only)) for c in Column]
+        first = row[0]
+        if isinstance(first, Rejected) and first.outcome is Outcome.INVALID and all(
+            v == first for v in row
+        ):
+            return Cell(state.column, memory, Column.OMIT, disk_only), first, {}
         return None, profile.mixed, {}
     kept = [mode for mode in chosen if mode is not DiskMode.NO] or chosen
     column = Column(kept[0].value) if kept else Column.OMIT
