@@ -81,6 +81,29 @@ class Cell:
         )
 
 
+def parse_cell_key(key: str) -> Cell:
+    """The cell of a :meth:`Cell.key` label such as ``online/memory=external/disk=omit/no-flag``.
+
+    Raises :class:`ProfileError` naming the label and the valid form.
+    """
+    form = "DOMAIN/memory=M/disk=D/disk-only|no-flag"
+    parts = key.split("/")
+    try:
+        domain, memory, disk, flag = parts
+        if not memory.startswith("memory=") or not disk.startswith("disk="):
+            raise ValueError(key)
+        if flag not in ("disk-only", "no-flag"):
+            raise ValueError(flag)
+        return Cell(
+            DomainColumn(domain),
+            Column(memory.removeprefix("memory=")),
+            Column(disk.removeprefix("disk=")),
+            flag == "disk-only",
+        )
+    except ValueError:
+        raise ProfileError(f"not a cell: {key!r}; write {form}") from None
+
+
 #: The 64 cells in table order: domain, memory, disk, then DISK_ONLY off before on.
 ALL_CELLS: tuple[Cell, ...] = tuple(
     Cell(domain, memory, disk, disk_only)

@@ -105,6 +105,7 @@ def machine_for(
     coverage: Coverage,
     reporter: Reporter,
     allow_failures: bool = False,
+    exclude: frozenset[Cell] = frozenset(),
 ) -> type[RuleBasedStateMachine]:
     """A state machine class that drives ``adapter`` in lockstep with the model."""
     lockstep = Lockstep(adapter, profile, allow_failures=allow_failures)
@@ -116,7 +117,11 @@ def machine_for(
                             ("resume", "resume"), ("destroy", "destroy"))
         if needs in caps.ops and caps.online
     ]
-    cells = [c for c in ALL_CELLS if caps.online or c.domain is DomainColumn.OFFLINE]
+    cells = [
+        c
+        for c in ALL_CELLS
+        if (caps.online or c.domain is DomainColumn.OFFLINE) and c not in exclude
+    ]
     create_flags = tuple(f for f in EXTRA_CREATE_FLAGS if f in caps.create_flags)
     revert_flags = tuple(f for f in (RevertFlag.RUNNING, RevertFlag.PAUSED, RevertFlag.FORCE)
                          if f in caps.revert_flags)
@@ -311,15 +316,19 @@ def explore(
     sweep: bool = True,
     allow_failures: bool = False,
     shrink_seconds: int = 60,
+    exclude: frozenset[Cell] = frozenset(),
 ) -> ExploreResult:
     """Explore ``adapter`` against ``profile``; see the module docstring.
+
+    ``exclude`` names cells not to draw nor sweep, for instance a known bug already kept as a
+    trace, so that the exploration can look past it.
 
     ``shrink_seconds`` bounds the time Hypothesis spends shrinking a divergence (its own
     default is five minutes, too long for a slow adapter).
     """
     reporter = reporter or NullReporter()
     coverage = Coverage()
-    machine = machine_for(adapter, profile, coverage, reporter, allow_failures)
+    machine = machine_for(adapter, profile, coverage, reporter, allow_failures, exclude)
     if seed is not None:
         machine = hypothesis.seed(seed)(machine)
     settings = hypothesis.settings(
@@ -352,6 +361,7 @@ def explore(
             cell
             for cell in ALL_CELLS
             if cell not in coverage.cells
+            and cell not in exclude
             and (adapter.capabilities.online or cell.domain is DomainColumn.OFFLINE)
         ]
         found = sweep_cells(adapter, profile, swept, coverage, reporter, allow_failures)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..adapters.registry import load_adapter
 from ..explorer import explore
+from ..model.profile import parse_cell_key
 from ..profiles import load_profile
 from ..reporting import ConsoleReporter
 from ..traces import save_divergence
@@ -34,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--report-json", type=Path, help="write the run's report here")
     parser.add_argument("--save-traces", type=Path, default=DEFAULT_TRACES,
                         help="folder for divergence traces (default corpus/traces)")
+    parser.add_argument("--exclude-cell", action="append", default=[], metavar="CELL",
+                        help="a cell not to draw, as offline/memory=omit/disk=internal/disk-only"
+                             " (repeatable; for looking past a known bug)")
     parser.add_argument("--no-sweep", action="store_true",
                         help="do not run the cells the random runs missed")
     parser.set_defaults(run=run)
@@ -41,13 +45,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def run(args: argparse.Namespace) -> int:
     """Run the exploration; exit status 1 when a divergence is found."""
+    exclude = frozenset(parse_cell_key(key) for key in args.exclude_cell)
     adapter = load_adapter(args.adapter, uri=args.uri, profile=args.profile)
     profile_name = args.profile or adapter.capabilities.profile
     profile = load_profile(profile_name)
     try:
         result = explore(
             adapter, profile, examples=args.examples, steps=args.steps, seed=args.seed,
-            reporter=ConsoleReporter(), sweep=not args.no_sweep,
+            reporter=ConsoleReporter(), sweep=not args.no_sweep, exclude=exclude,
         )
     finally:
         adapter.close()
