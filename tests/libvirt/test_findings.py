@@ -1,0 +1,38 @@
+"""The findings kept in corpus/traces: each still diverges on the libvirt it was found on, and
+replays cleanly on the reference driver (so the trace, not the model, carries the finding)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from snaporacle.adapters.fake import FakeAdapter
+from snaporacle.adapters.libvirt import LibvirtAdapter
+from snaporacle.profiles import load_profile
+from snaporacle.replay import replay_file
+
+TRACES = Path(__file__).resolve().parents[2] / "corpus" / "traces"
+FINDINGS = sorted(
+    path for path in TRACES.glob("*.json") if "finding" in json.loads(path.read_text())
+)
+
+
+def test_there_are_findings() -> None:
+    assert len(FINDINGS) >= 2
+
+
+@pytest.mark.parametrize("path", FINDINGS, ids=[p.stem for p in FINDINGS])
+def test_finding_replays_cleanly_on_the_reference_driver(path: Path) -> None:
+    profile = json.loads(path.read_text())["profile"]
+    outcome = replay_file(FakeAdapter(profile=profile), path, load_profile(profile))
+    assert outcome.ok, outcome.divergence and outcome.divergence.differences
+
+
+@pytest.mark.parametrize("path", FINDINGS, ids=[p.stem for p in FINDINGS])
+def test_finding_still_diverges_on_embedded_libvirt(embed: LibvirtAdapter, path: Path) -> None:
+    document = json.loads(path.read_text())
+    assert document["finding"]["uri"] == "qemu:///embed"
+    outcome = replay_file(embed, path, load_profile(document["profile"]))
+    assert outcome.divergence is not None, "the finding no longer reproduces on this libvirt"
