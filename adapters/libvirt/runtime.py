@@ -69,10 +69,10 @@ def libvirt_module() -> ModuleType:
 
     libvirt's own log would go to stderr from warnings up (the embedded QEMU driver warns about
     tainted domains and XATTR timestamps at every start, and logs every refused call as an
-    error, which the adapter already returns as a result); it is sent to /dev/null unless the
-    user set ``LIBVIRT_LOG_OUTPUTS``.
+    error, which the adapter already returns as a result); only errors are printed unless the
+    user set ``LIBVIRT_DEBUG``.
     """
-    os.environ.setdefault("LIBVIRT_LOG_OUTPUTS", "4:file:/dev/null")
+    os.environ.setdefault("LIBVIRT_DEBUG", "4")
     try:
         import libvirt
     except ImportError as err:
