@@ -32,7 +32,6 @@ from ..model.observation import (
     DomainObservation,
     ImageObservation,
     Observation,
-    SnapshotObservation,
 )
 from ..model.ops import (
     CreateSnapshot,
@@ -56,6 +55,7 @@ from ..model.snapshot_ops import (
     delete_refusal,
     delete_victims,
     forget,
+    memory_file_of,
     plan_disks,
     redefined_record,
     revert_overlay,
@@ -64,7 +64,7 @@ from ..model.snapshot_ops import (
     snapshot_definition,
 )
 from ..model.snapshot_xml import format_snapshot, parse_snapshot
-from ..model.world import Domain, Snapshot, SnapshotDisk
+from ..model.world import Domain, Snapshot, SnapshotDisk, relative, snapshot_observation
 
 _CONFIG = "VIR_ERR_CONFIG_UNSUPPORTED"
 _FAILED = "VIR_ERR_OPERATION_FAILED"
@@ -243,11 +243,7 @@ class ReferenceDriver:
         )
         if isinstance(plan, Result):
             return plan
-        memory_file = (
-            definition.memory.file
-            if definition.memory is not None and verdict.memory is MemoryMode.EXTERNAL
-            else None
-        )
+        memory_file = memory_file_of(definition, verdict)
         try:
             if state.active:
                 self._take_online(record, plan, name, memory_file, verdict.memory, flags)
@@ -534,10 +530,10 @@ class ReferenceDriver:
 
     def observe(self) -> Observation:
         """What a user sees: states, trees, chains, tags, guest data and memory files."""
-        root = self.images.root.rstrip("/") + "/"
+        root = self.images.root
 
         def rel(path: str) -> str:
-            return path[len(root):] if path.startswith(root) else path
+            return relative(root, path)
 
         domains = []
         for name in sorted(self.domains):
@@ -555,14 +551,7 @@ class ReferenceDriver:
                     data = self.images.read(active, self._format_of(active))
                 disks.append(DiskObservation(disk.target, chain, data))
             snapshots = tuple(
-                SnapshotObservation(
-                    name=snap.name,
-                    parent=snap.parent,
-                    state=snap.state.value,
-                    memory=snap.memory.value,
-                    memory_file=rel(snap.memory_file) if snap.memory_file else None,
-                    disks=tuple((d.target, d.mode.value) for d in snap.disks),
-                )
+                snapshot_observation(snap, root)
                 for snap in sorted(record.snapshots.values(), key=lambda s: s.name)
             )
             domains.append(

@@ -146,6 +146,13 @@ def admit_create(
     return decision
 
 
+def memory_file_of(definition: SnapshotDefinition, verdict: Accepted) -> str | None:
+    """The memory state file an accepted snapshot writes, if its memory is external."""
+    if definition.memory is None or verdict.memory is not MemoryMode.EXTERNAL:
+        return None
+    return definition.memory.file
+
+
 def plan_disks(
     domain: DomainSpec,
     active_images: Mapping[str, str],
@@ -268,11 +275,7 @@ def create_snapshot(
     )
     if isinstance(plan, Result):
         return world, plan
-    memory_file = (
-        definition.memory.file
-        if definition.memory is not None and verdict.memory is MemoryMode.EXTERNAL
-        else None
-    )
+    memory_file = memory_file_of(definition, verdict)
     if memory_file is not None:
         image = MemoryImage(domain.spec.name, tuple(sorted(domain.active.items())))
         world = world.with_file(memory_file, image)

@@ -184,11 +184,22 @@ class World:
         return tuple(data)
 
 
-def _relative(root: str, path: str | None) -> str | None:
-    if path is None:
-        return None
+def relative(root: str, path: str) -> str:
+    """``path`` relative to the work directory ``root`` (unchanged when outside it)."""
     prefix = root.rstrip("/") + "/"
     return path[len(prefix):] if path.startswith(prefix) else path
+
+
+def snapshot_observation(snapshot: Snapshot, root: str) -> SnapshotObservation:
+    """How a driver reports a snapshot record, paths relative to ``root``."""
+    return SnapshotObservation(
+        name=snapshot.name,
+        parent=snapshot.parent,
+        state=snapshot.state.value,
+        memory=snapshot.memory.value,
+        memory_file=relative(root, snapshot.memory_file) if snapshot.memory_file else None,
+        disks=tuple((d.target, d.mode.value) for d in snapshot.disks),
+    )
 
 
 def observe(world: World) -> Observation:
@@ -201,7 +212,7 @@ def observe(world: World) -> Observation:
             active = domain.active[disk.target]
             chain = tuple(
                 ImageObservation(
-                    path=_relative(world.root, path) or path,
+                    path=relative(world.root, path),
                     format=world.image(path).format,
                     internal_tags=tuple(sorted(name for name, _ in world.image(path).tags)),
                 )
@@ -209,14 +220,7 @@ def observe(world: World) -> Observation:
             )
             disks.append(DiskObservation(disk.target, chain, world.read(active)))
         snapshots = tuple(
-            SnapshotObservation(
-                name=snap.name,
-                parent=snap.parent,
-                state=snap.state.value,
-                memory=snap.memory.value,
-                memory_file=_relative(world.root, snap.memory_file),
-                disks=tuple((d.target, d.mode.value) for d in snap.disks),
-            )
+            snapshot_observation(snap, world.root)
             for snap in sorted(domain.snapshots.values(), key=lambda s: s.name)
         )
         domains.append(
@@ -230,7 +234,7 @@ def observe(world: World) -> Observation:
         )
     memory_files = tuple(
         sorted(
-            _relative(world.root, path) or path
+            relative(world.root, path)
             for path, value in world.files.items()
             if isinstance(value, MemoryImage)
         )
