@@ -216,7 +216,7 @@ class ReferenceDriver:
     def _create(self, record: _DomainRecord, op: CreateSnapshot) -> Result:
         flags = op.flags
         state = self.state(record)
-        refusal = check_create_flags(flags, state)
+        refusal = check_create_flags(flags)
         if refusal is not None:
             return _refused(refusal)
         try:

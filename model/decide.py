@@ -10,8 +10,8 @@ each with its own mode (or none), so :func:`cell_of` maps a request onto a cell 
 3. ``internal`` and ``external`` together -> the profile's ``mixed`` rule (both shipped profiles
    refuse it, as libvirt's QEMU driver does).
    Before that, a request whose memory alone is refused (every disk column of its row refused
-   alike, as an invalid request: an offline or disk-only snapshot asking for memory) gets that
-   refusal; libvirt checks it when it parses the XML (:func:`memory_rejection`).
+   alike: an offline or disk-only snapshot asking for memory, a running one with memory 'no')
+   gets that refusal; libvirt checks the memory before the disks (:func:`memory_rejection`).
 4. ``no`` beside one other mode -> the ``no`` disks are left out and the other mode decides the
    cell.
 
@@ -83,12 +83,17 @@ def _explicit_choices(
 
 
 def memory_rejection(
-    profile: Profile, domain_state: DomainState, request: SnapshotDefinition, flags: CreateFlag
+    profile: Profile,
+    domain_state: DomainState,
+    request: SnapshotDefinition,
+    flags: CreateFlag,
+    parse_only: bool = False,
 ) -> Cell | None:
-    """The cell of a request refused whatever its disks say, as an invalid request, or ``None``.
+    """The cell of a request refused whatever its disks say, or ``None``.
 
-    Such a refusal (an offline or disk-only snapshot asking for memory state) is libvirt's parse
-    time check: it comes before every disk rule and before the LIVE check.
+    Such a refusal comes before every disk rule (libvirt checks the memory before it aligns the
+    disks). With ``parse_only``, only an *invalid* one counts: libvirt's parse-time check (an
+    offline or disk-only snapshot asking for memory state), which comes even before LIVE.
     """
     cells = [
         Cell(domain_state.column, Column.of(request.memory_mode), disk,
@@ -99,7 +104,7 @@ def memory_rejection(
     if len(verdicts) != 1:
         return None
     verdict = verdicts.pop()
-    if isinstance(verdict, Rejected) and verdict.outcome is Outcome.INVALID:
+    if isinstance(verdict, Rejected) and (not parse_only or verdict.outcome is Outcome.INVALID):
         return cells[0]
     return None
 

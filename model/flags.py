@@ -16,10 +16,9 @@ def _invalid(reason: str) -> Rejected:
     return Rejected(Outcome.INVALID, _INVALID_ARG, reason)
 
 
-def check_create_flags(flags: CreateFlag, state: DomainState) -> Rejected | None:
+def check_create_flags(flags: CreateFlag) -> Rejected | None:
     """The create-flag rules: CURRENT needs REDEFINE; REDEFINE excludes NO_METADATA, HALT and
-    LIVE; QUIESCE needs DISK_ONLY; LIVE needs an active domain (and external memory, which
-    :func:`check_live_memory` checks once the XML is read)."""
+    LIVE; QUIESCE needs DISK_ONLY (LIVE itself is :func:`check_live`'s, after the XML is read)."""
     if flags & CreateFlag.CURRENT and not flags & CreateFlag.REDEFINE:
         return _invalid("CURRENT is only valid with REDEFINE")
     if flags & CreateFlag.REDEFINE:
@@ -28,22 +27,17 @@ def check_create_flags(flags: CreateFlag, state: DomainState) -> Rejected | None
                 return _invalid(f"REDEFINE and {other.name} are mutually exclusive")
     if flags & CreateFlag.QUIESCE and not flags & CreateFlag.DISK_ONLY:
         return _invalid("QUIESCE requires DISK_ONLY")
-    if flags & CreateFlag.LIVE and not state.active:
-        return Rejected(
-            Outcome.INVALID,
-            "VIR_ERR_OPERATION_INVALID",
-            "live snapshot creation is supported only on active domains",
-        )
     return None
 
 
-def check_live_memory(flags: CreateFlag, external_memory: bool) -> Rejected | None:
-    """LIVE is only for full system snapshots with external memory."""
-    if flags & CreateFlag.LIVE and not external_memory:
+def check_live(flags: CreateFlag, state: DomainState, external_memory: bool) -> Rejected | None:
+    """LIVE is only for full system snapshots (an active domain, external memory); libvirt
+    checks it once the XML is read, before it looks at the disks."""
+    if flags & CreateFlag.LIVE and not (state.active and external_memory):
         return Rejected(
             Outcome.UNSUPPORTED,
             "VIR_ERR_OPERATION_UNSUPPORTED",
-            "live snapshot creation is supported only using external snapshots",
+            "live snapshot creation is supported only during full system snapshots",
         )
     return None
 

@@ -26,7 +26,7 @@ from ..errors import SnapshotXMLError
 from .decide import Decision, decide, memory_rejection
 from .definition import DomainDisk, DomainSpec, MemorySpec, SnapshotDefinition
 from .definition import SnapshotDisk as DiskRequest
-from .flags import check_create_flags, check_delete_flags, check_live_memory, check_revert_flags
+from .flags import check_create_flags, check_delete_flags, check_live, check_revert_flags
 from .modes import (
     CreateFlag,
     DeleteFlag,
@@ -126,10 +126,10 @@ def admit_create(
     (:func:`decide`), then the name, then QUIESCE (there is no guest agent). Returns the accepted
     decision or the refusal.
     """
-    refused = memory_rejection(profile, state, definition, flags)
+    refused = memory_rejection(profile, state, definition, flags, parse_only=True)
     if refused is not None:
         return _refused(profile.verdict(refused))  # type: ignore[arg-type]
-    refusal = check_live_memory(flags, definition.memory_mode is MemoryMode.EXTERNAL)
+    refusal = check_live(flags, state, definition.memory_mode is MemoryMode.EXTERNAL)
     if refusal is not None:
         return _refused(refusal)
     decision = decide(profile, state, definition, flags, disks)
@@ -242,7 +242,7 @@ def create_snapshot(
 ) -> tuple[World, Result]:
     """``virDomainSnapshotCreateXML`` on the model."""
     flags = op.flags
-    refusal = check_create_flags(flags, domain.state)
+    refusal = check_create_flags(flags)
     if refusal is not None:
         return world, _refused(refusal)
     try:

@@ -89,7 +89,7 @@ def compare_results(op: Op, expected: Result, actual: Result, check_codes: bool)
 def request_cell(world: World, op: CreateSnapshot, profile: Profile) -> Cell | None:
     """The table cell a create request falls in, when it gets as far as the table."""
     domain = world.domains.get(op.domain)
-    if domain is None or check_create_flags(op.flags, domain.state) is not None:
+    if domain is None or check_create_flags(op.flags) is not None:
         return None
     if op.flags & (CreateFlag.REDEFINE | CreateFlag.LIVE):
         return None

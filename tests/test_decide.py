@@ -21,7 +21,6 @@ from snaporacle.model.modes import (
     DomainState,
     Mechanism,
     MemoryMode,
-    Outcome,
     SnapshotState,
 )
 from snaporacle.model.profile import ALL_CELLS, Accepted, Cell, Profile, Rejected, Verdict
@@ -130,12 +129,10 @@ def _oracle(
         and not (d.mode is DiskMode.NO and d.default is DiskMode.NO)
     ]
     if DiskMode.INTERNAL in chosen and DiskMode.EXTERNAL in chosen:
-        # a refusal that holds for every disk column, as an invalid request, comes first
+        # a refusal that holds for every disk column comes first
         row = [profile.verdict(Cell(state.column, memory, c, disk_only)) for c in Column]
         first = row[0]
-        if isinstance(first, Rejected) and first.outcome is Outcome.INVALID and all(
-            v == first for v in row
-        ):
+        if isinstance(first, Rejected) and all(v == first for v in row):
             return Cell(state.column, memory, Column.OMIT, disk_only), first, {}
         return None, profile.mixed, {}
     kept = [mode for mode in chosen if mode is not DiskMode.NO] or chosen
