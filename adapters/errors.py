@@ -5,9 +5,10 @@ codes, so the code name (``VIR_ERR_CONFIG_UNSUPPORTED``...) is mapped here, once
 
 - **unsupported**: the request is well formed but the driver does not implement it
   (CONFIG_UNSUPPORTED, OPERATION_UNSUPPORTED, NO_SUPPORT, ARGUMENT_UNSUPPORTED).
+- **failed**: the driver tried and something broke underneath (OPERATION_FAILED,
+  INTERNAL_ERROR, SYSTEM_ERROR): what snaporacle's reference driver reports when a backend fails.
 - **invalid**: everything else. The request is wrong for the state it meets (XML_ERROR,
-  INVALID_ARG, OPERATION_INVALID, NO_DOMAIN_SNAPSHOT, NO_DOMAIN, ...), and also the codes of a
-  failed attempt (OPERATION_FAILED, INTERNAL_ERROR): the driver refused, it did not lack support.
+  INVALID_ARG, OPERATION_INVALID, NO_DOMAIN_SNAPSHOT, NO_DOMAIN, ...).
 
 Adapters keep the code name itself in ``Result.error`` so that reports can show it.
 """
@@ -26,6 +27,11 @@ UNSUPPORTED_CODES = frozenset(
     }
 )
 
+#: Codes that mean "the attempt failed underneath".
+FAILED_CODES = frozenset(
+    {"VIR_ERR_OPERATION_FAILED", "VIR_ERR_INTERNAL_ERROR", "VIR_ERR_SYSTEM_ERROR"}
+)
+
 #: Codes that mean "the request is wrong": listed for documentation; any other code maps the same.
 INVALID_CODES = frozenset(
     {
@@ -36,8 +42,6 @@ INVALID_CODES = frozenset(
         "VIR_ERR_NO_DOMAIN",
         "VIR_ERR_NO_DOMAIN_SNAPSHOT",
         "VIR_ERR_SNAPSHOT_REVERT_RISKY",
-        "VIR_ERR_OPERATION_FAILED",
-        "VIR_ERR_INTERNAL_ERROR",
     }
 )
 
@@ -49,4 +53,6 @@ def outcome_for_code(code_name: str | None) -> Outcome:
     """
     if code_name in UNSUPPORTED_CODES:
         return Outcome.UNSUPPORTED
+    if code_name in FAILED_CODES:
+        return Outcome.FAILED
     return Outcome.INVALID

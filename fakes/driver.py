@@ -152,12 +152,12 @@ class ReferenceDriver:
         spec = op.domain
         if spec.name in self.domains:
             return Result.refused(
-                Outcome.INVALID, _FAILED, f"domain '{spec.name}' already exists"
+                Outcome.FAILED, _FAILED, f"domain '{spec.name}' already exists"
             )
         for disk in spec.disks:
             if self.images.exists(disk.source):
                 return Result.refused(
-                    Outcome.INVALID, _FAILED, f"image {disk.source} already exists"
+                    Outcome.FAILED, _FAILED, f"image {disk.source} already exists"
                 )
         made: list[str] = []
         try:
@@ -470,7 +470,10 @@ class ReferenceDriver:
                 else:
                     self.images.snapshot_delete(path, snapshot.name)
             elif disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
-                self.images.commit(path)
+                if record.monitor is not None:
+                    record.monitor.commit(disk.target)
+                else:
+                    self.images.commit(path)
                 self.images.remove(path)
                 record.active[disk.target] = disk.frozen
         if snapshot.memory is MemoryMode.EXTERNAL and snapshot.memory_file is not None:

@@ -189,6 +189,22 @@ class FakeMonitor:
         self._disks = new
         faults.after(when, "transaction", ", ".join(overlays))
 
+    def commit(self, target: str) -> None:
+        """Active block-commit of the top overlay into its backing image, then pivot onto it."""
+        faults = self._start("commit", target)
+        when = faults.before("commit", target)
+        layers = self._layers("commit", target)
+        if self._status == "postmigrate":
+            raise BackendError(f"commit: disk {target} is inactive after a migration; cont first")
+        if len(layers) < 2:
+            raise BackendError(f"commit: disk {target} has no backing image to commit into")
+        (_, top), (_, base) = layers[0], layers[1]
+        base.blocks.update(top.blocks)
+        disks = dict(self._disks)
+        disks[target] = layers[1:]
+        self._disks = disks
+        faults.after(when, "commit", target)
+
     def chain(self, target: str) -> tuple[str, ...]:
         """The disk's image paths, active first."""
         faults = self._start("chain", target)

@@ -12,7 +12,8 @@ Names snaporacle chooses where libvirt would: an external disk without ``<source
 ``<active image without its extension>.<snapshot name>``; revert to an external snapshot (where
 the profile supports it) puts a fresh overlay ``<frozen image>.revert<N>`` (first free N) on the
 image the snapshot froze. Deleting an external snapshot (where supported) is allowed for a leaf
-whose overlays are the active images: each overlay is committed into its backing image and removed.
+whose overlays are the active images: each overlay is committed into its backing image (``qemu-img
+commit`` offline, an active ``block-commit`` on a running domain) and removed.
 """
 
 from __future__ import annotations
@@ -406,12 +407,6 @@ def _check_external_delete(
             Outcome.UNSUPPORTED,
             _CONFIG,
             "deletion of external snapshots with CHILDREN is not supported",
-        )
-    if domain.state.active:
-        return Result.refused(
-            Outcome.UNSUPPORTED,
-            "VIR_ERR_OPERATION_UNSUPPORTED",
-            "deleting an external snapshot of a running domain (block commit) is not modelled",
         )
     if domain.children(snapshot.name):
         return Result.refused(

@@ -45,12 +45,12 @@ def _define(world: World, op: DefineDomain) -> tuple[World, Result]:
     spec = op.domain
     if spec.name in world.domains:
         return world, refuse(
-            Outcome.INVALID, "VIR_ERR_OPERATION_FAILED", f"domain '{spec.name}' already exists"
+            Outcome.FAILED, "VIR_ERR_OPERATION_FAILED", f"domain '{spec.name}' already exists"
         )
     for disk in spec.disks:
         if disk.source in world.files:
             return world, refuse(
-                Outcome.INVALID, "VIR_ERR_OPERATION_FAILED", f"image {disk.source} already exists"
+                Outcome.FAILED, "VIR_ERR_OPERATION_FAILED", f"image {disk.source} already exists"
             )
     for disk in spec.disks:
         world = world.with_file(disk.source, Image(format=disk.format))

@@ -154,6 +154,10 @@ class Monitor(Protocol):
         """The device's image chain, active image first (``query-block``)."""
         ...
 
+    def commit(self, target: str) -> None:
+        """Active ``block-commit``: the top overlay's data goes into its backing image and the
+        disk pivots onto that image (the overlay file stays; the caller removes it)."""
+
     def write(self, target: str, block: int, pattern: int) -> None:
         """HMP ``qemu-io`` write of one block on the running disk."""
 

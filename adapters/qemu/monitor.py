@@ -197,6 +197,54 @@ class QemuMonitor:
         self._execute("transaction", "transaction", {"actions": steps})
         self._nodes = new
 
+    def commit(self, target: str) -> None:
+        """Active ``block-commit`` of the top overlay into its backing node, ``job-complete``
+        once the job is ready, so the disk pivots onto the backing image."""
+        self._start("commit", target)
+        top = self._node("commit", target)
+        base = self._backing_node("commit", top)
+        job = f"commit-{target}-{self._serial}"
+        self._serial += 1
+        self._execute("commit", "block-commit", {"job-id": job, "device": top})
+        deadline = time.monotonic() + MIGRATE_TIMEOUT
+        completed = False
+        while True:
+            jobs = {j["id"]: j for j in self._execute("commit", "query-jobs")}
+            status = jobs.get(job, {}).get("status")
+            if status is None and completed:
+                break
+            if status == "ready" and not completed:
+                self._execute("commit", "job-complete", {"id": job})
+                completed = True
+            elif status == "concluded":
+                error = jobs[job].get("error")
+                self._execute("commit", "job-dismiss", {"id": job})
+                if error:
+                    raise BackendError(f"commit: block-commit of disk {target} failed: {error}")
+                break
+            elif status is None:
+                raise BackendError(f"commit: block-commit job of disk {target} vanished")
+            if time.monotonic() > deadline:
+                raise BackendError(f"commit: block-commit of disk {target} did not finish")
+            time.sleep(POLL)
+        self._nodes[target] = base
+
+    def _backing_node(self, verb: str, node: str) -> str:
+        """The node name of ``node``'s backing image (its format node)."""
+        for entry in self._execute(verb, "query-named-block-nodes", {"flat": True}):
+            if entry.get("node-name") == node:
+                backing = entry.get("backing_file")
+                break
+        else:
+            raise BackendError(f"{verb}: node {node} is gone from QEMU")
+        if not backing:
+            raise BackendError(f"{verb}: node {node} has no backing image to commit into")
+        for entry in self._execute(verb, "query-named-block-nodes", {"flat": True}):
+            image = entry.get("image", {})
+            if entry.get("drv") != "file" and image.get("filename") == backing:
+                return str(entry["node-name"])
+        raise BackendError(f"{verb}: no node holds the backing image {backing}")
+
     def chain(self, target: str) -> tuple[str, ...]:
         """The device's image paths, active first (``query-named-block-nodes``)."""
         self._start("chain", target)
