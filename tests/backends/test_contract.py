@@ -401,6 +401,25 @@ def test_transaction_switches_every_disk(be: Backends) -> None:
     assert [i.path for i in be.images.info_chain(oa2)] == [oa2, oa, a]
 
 
+def test_active_commit_pivots_onto_the_backing_image(be: Backends) -> None:
+    a = be.disk("a.qcow2")
+    monitor = be.launch(("vda", a, "qcow2"))
+    monitor.write("vda", 0, 1)
+    overlay = be.path("a.o1")
+    monitor.transaction([SnapshotAction("vda", overlay)])
+    monitor.write("vda", 1, 2)
+    monitor.commit("vda")
+    assert monitor.chain("vda") == (a,)
+    assert monitor.read("vda") == data(b0=1, b1=2)
+    monitor.write("vda", 2, 3)  # the disk now runs on the base image
+    with pytest.raises(BackendError, match="commit"):
+        monitor.commit("vda")  # nothing left to commit into
+    monitor.quit()
+    be.images.remove(overlay)
+    assert be.images.read(a, "qcow2") == data(b0=1, b1=2, b2=3)
+    assert [i.path for i in be.images.info_chain(a)] == [a]
+
+
 def test_a_failed_transaction_switches_no_disk(be: Backends) -> None:
     a, b = be.disk("a.qcow2"), be.disk("b.qcow2")
     monitor = be.launch(("vda", a, "qcow2"), ("vdb", b, "qcow2"))
