@@ -13,7 +13,8 @@ each with its own mode (or none), so :func:`cell_of` maps a request onto a cell 
    alike: an offline or disk-only snapshot asking for memory, a running one with memory 'no')
    gets that refusal; libvirt checks the memory before the disks (:func:`memory_rejection`).
 4. ``no`` beside one other mode -> the ``no`` disks are left out and the other mode decides the
-   cell.
+   cell. Only ``no`` while the domain has disks the request leaves out (which take the default)
+   -> ``omit``, as if no disk were named.
 
 When the cell accepts, every disk of the domain gets a mode (:func:`decide` returns them): its
 explicit mode; else ``no`` when its domain definition says so; else the cell's disk result, where
@@ -82,6 +83,16 @@ def _explicit_choices(
     return choices
 
 
+def _unlisted_selectable(request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]) -> bool:
+    """Whether a domain disk that the request gives no mode (left out of ``<disks>``, or listed
+    without ``snapshot``) would be snapshotted by default."""
+    named = {disk.name for disk in request.disks or () if disk.snapshot is not None}
+    return any(
+        disk.target not in named and disk.source not in named and disk.snapshot is not DiskMode.NO
+        for disk in domain_disks
+    )
+
+
 def memory_rejection(
     profile: Profile,
     domain_state: DomainState,
@@ -127,6 +138,8 @@ def cell_of(
         return refused or profile.mixed
     if len(modes) == 2:  # 'no' beside one other mode
         modes.discard(DiskMode.NO)
+    if modes == {DiskMode.NO} and _unlisted_selectable(request, domain_disks):
+        modes.clear()  # the disks left out take the default: as if no disk were given
     disk = Column.of(modes.pop()) if modes else Column.OMIT
     return Cell(
         domain=domain_state.column,

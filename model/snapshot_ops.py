@@ -138,7 +138,7 @@ def admit_create(
         return _refused(decision.verdict)
     if name in existing:
         return Result.refused(
-            Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", f"snapshot '{name}' already exists"
+            Outcome.FAILED, "VIR_ERR_OPERATION_FAILED", f"domain moment {name} already exists"
         )
     if flags & CreateFlag.QUIESCE:
         return Result.refused(

@@ -136,6 +136,11 @@ def _oracle(
             return Cell(state.column, memory, Column.OMIT, disk_only), first, {}
         return None, profile.mixed, {}
     kept = [mode for mode in chosen if mode is not DiskMode.NO] or chosen
+    left_out = any(
+        (not d.listed or d.mode is None) and d.default is not DiskMode.NO for d in disks
+    )
+    if kept == chosen and chosen and set(chosen) == {DiskMode.NO} and left_out:
+        kept = []  # only 'no' given, but disks left out take the default
     column = Column(kept[0].value) if kept else Column.OMIT
     cell = Cell(state.column, memory, column, disk_only)
     verdict = profile.verdict(cell)
