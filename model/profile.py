@@ -223,6 +223,26 @@ class Profile:
         return iter(self.entries)
 
 
+def same_verdict(a: Verdict | None, b: Verdict | None, reasons: bool = False) -> bool:
+    """Whether two verdicts agree: outcome, modes, mechanisms and state, or outcome and error
+    code (a code only one side knows does not count); ``reasons`` compares messages too."""
+    if isinstance(a, Rejected) and isinstance(b, Rejected):
+        codes = a.error is None or b.error is None or a.error == b.error
+        return a.outcome is b.outcome and codes and (not reasons or a.reason == b.reason)
+    return a == b
+
+
+def differing_cells(
+    a: Profile, b: Profile, reasons: bool = False
+) -> list[tuple[CellEntry, CellEntry]]:
+    """The cells where two profiles disagree (:func:`same_verdict`), in table order."""
+    return [
+        (entry, b.entry(entry.cell))
+        for entry in a
+        if not same_verdict(entry.verdict, b.verdict(entry.cell), reasons)
+    ]
+
+
 _KEYS_ACCEPTED = {"memory_result", "disk_result", "mechanism", "state"}
 _KEYS_REJECTED = {"error", "reason"}
 _KEYS_CELL = {"domain", "memory", "disk", "disk_only", "outcome", "row"}

@@ -9,7 +9,14 @@ from pathlib import Path
 
 from ..adapters.registry import load_adapter
 from ..errors import ProfileError
-from ..model.profile import Accepted, Profile, Verdict, format_profile
+from ..model.profile import (
+    Accepted,
+    Profile,
+    Verdict,
+    differing_cells,
+    format_profile,
+    same_verdict,
+)
 from ..profiles import load_profile
 from ..sweep import record_profile
 
@@ -69,14 +76,13 @@ def differences(a: Profile, b: Profile, reasons: bool = False) -> list[tuple[str
 
     Rejections compare by outcome and error code; ``reasons`` compares their messages too.
     """
-    rows = []
-    for entry in a:
-        left, right = entry.verdict, b.verdict(entry.cell)
-        if describe(left, reasons) != describe(right, reasons):
-            rows.append((entry.cell.key(), describe(left), describe(right)))
+    rows = [
+        (left.cell.key(), describe(left.verdict), describe(right.verdict))
+        for left, right in differing_cells(a, b, reasons)
+    ]
     for rule in ("mixed", "nothing", "partial_no"):
         left_rule, right_rule = getattr(a, rule), getattr(b, rule)
-        if describe(left_rule, reasons) != describe(right_rule, reasons):
+        if not same_verdict(left_rule, right_rule, reasons):
             rows.append((f"rules.{rule}", describe(left_rule), describe(right_rule)))
     for field in ("revert_internal", "revert_external", "delete_internal", "delete_external"):
         left_cap, right_cap = getattr(a.capabilities, field), getattr(b.capabilities, field)

@@ -12,7 +12,7 @@ import argparse
 import json
 from typing import Any
 
-from ..model.profile import Accepted, CellEntry, Profile, Rejected, Verdict
+from ..model.profile import Accepted, CellEntry, Profile, differing_cells
 from ..profiles import load_profile
 from ..render import print_table
 
@@ -85,13 +85,6 @@ def entry_row(data: dict[str, Any]) -> list[str]:
     ]
 
 
-def same_verdict(a: Verdict, b: Verdict) -> bool:
-    """True when two verdicts agree; reasons, and an error code one side lacks, do not count."""
-    if isinstance(a, Rejected) and isinstance(b, Rejected):
-        return a.outcome is b.outcome and (a.error is None or b.error is None or a.error == b.error)
-    return isinstance(a, Accepted) and isinstance(b, Accepted) and a == b
-
-
 def _side(entry: CellEntry) -> dict[str, Any]:
     data = entry.as_json()
     side = {key: value for key, value in data.items() if key not in _CELL_KEYS}
@@ -109,12 +102,10 @@ def _side_text(side: dict[str, Any]) -> str:
 
 def differences(a: Profile, b: Profile) -> list[dict[str, Any]]:
     """The cells whose verdicts differ, as ``{cell keys..., "a": side, "b": side}`` objects."""
-    cells = []
-    for entry_a in a:
-        entry_b = b.entry(entry_a.cell)
-        if not same_verdict(entry_a.verdict, entry_b.verdict):
-            cells.append({**entry_a.cell.as_json(), "a": _side(entry_a), "b": _side(entry_b)})
-    return cells
+    return [
+        {**entry_a.cell.as_json(), "a": _side(entry_a), "b": _side(entry_b)}
+        for entry_a, entry_b in differing_cells(a, b)
+    ]
 
 
 def _print_diff(a: Profile, b: Profile, fmt: str) -> None:
