@@ -20,6 +20,7 @@ import attrs
 
 from ..backend import DiskAttachment, ImageTool, Launcher, Monitor, SnapshotAction
 from ..errors import BackendError, SnapshotXMLError
+from ..model.codes import outcome_for_code
 from ..model.definition import DomainSpec, SnapshotDefinition
 from ..model.flags import (
     check_create_flags,
@@ -226,7 +227,7 @@ class ReferenceDriver:
                 validate=bool(flags & CreateFlag.VALIDATE),
             )
         except SnapshotXMLError as err:
-            return Result.refused(Outcome.INVALID, err.error, str(err))
+            return Result.refused(outcome_for_code(err.error), err.error, str(err))
         if flags & CreateFlag.REDEFINE:
             return self._redefine(record, definition, flags)
         name = definition.name or str(record.clock)
@@ -460,16 +461,20 @@ class ReferenceDriver:
         record.current = remaining.current
 
     def _discard(self, record: _DomainRecord, snapshot: Snapshot) -> None:
+        tagged = [
+            record.active[disk.target]
+            for disk in snapshot.disks
+            if disk.mode is DiskMode.INTERNAL
+            and snapshot.name in self.images.snapshot_list(record.active[disk.target])
+        ]
+        if tagged and record.monitor is not None:
+            record.monitor.delvm(snapshot.name)  # once: delvm acts on every disk
+        elif tagged:
+            for path in tagged:
+                self.images.snapshot_delete(path, snapshot.name)
         for disk in snapshot.disks:
             path = record.active[disk.target]
-            if disk.mode is DiskMode.INTERNAL:
-                if snapshot.name not in self.images.snapshot_list(path):
-                    continue
-                if record.monitor is not None:
-                    record.monitor.delvm(snapshot.name)
-                else:
-                    self.images.snapshot_delete(path, snapshot.name)
-            elif disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
+            if disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
                 if record.monitor is not None:
                     record.monitor.commit(disk.target)
                 else:

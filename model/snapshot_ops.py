@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 import attrs
 
 from ..errors import SnapshotXMLError
+from .codes import outcome_for_code
 from .decide import Decision, decide, memory_rejection
 from .definition import DomainDisk, DomainSpec, MemorySpec, SnapshotDefinition
 from .definition import SnapshotDisk as DiskRequest
@@ -253,7 +254,7 @@ def create_snapshot(
             validate=bool(flags & CreateFlag.VALIDATE),
         )
     except SnapshotXMLError as err:
-        return world, Result.refused(Outcome.INVALID, err.error, str(err))
+        return world, Result.refused(outcome_for_code(err.error), err.error, str(err))
     if flags & CreateFlag.REDEFINE:
         return _redefine(world, domain, definition, flags)
     name = definition.name or str(world.clock)

@@ -12,7 +12,7 @@
 
 Images live under ``root`` (the work directory); a relative disk source of a ``DefineDomain`` is
 taken relative to it. Errors become :class:`Result` values classified by
-:func:`snaporacle.adapters.errors.outcome_for_code`, keeping libvirt's code name.
+:func:`snaporacle.model.codes.outcome_for_code`, keeping libvirt's code name.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 
 from ...backend import BLOCK_SIZE, DISK_BLOCKS
 from ...errors import AdapterError, BackendError
+from ...model.codes import outcome_for_code
 from ...model.modes import Outcome
 from ...model.observation import (
     ALL_ASPECTS,
@@ -54,7 +55,6 @@ from ...model.ops import (
     WriteData,
 )
 from ...profiles import profile_names
-from ..errors import outcome_for_code
 from ..protocol import Capabilities
 from ..qemu.images import QemuImageTool
 from ._shared_read import read_shared

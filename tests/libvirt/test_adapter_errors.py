@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from snaporacle.adapters.errors import INVALID_CODES, UNSUPPORTED_CODES, outcome_for_code
+from snaporacle.model.codes import FAILED_CODES, INVALID_CODES, UNSUPPORTED_CODES, outcome_for_code
 from snaporacle.model.modes import Outcome
 
 
 @pytest.mark.parametrize("code", sorted(UNSUPPORTED_CODES))
 def test_unsupported_codes(code: str) -> None:
     assert outcome_for_code(code) is Outcome.UNSUPPORTED
+
+
+@pytest.mark.parametrize("code", sorted(FAILED_CODES))
+def test_failed_codes(code: str) -> None:
+    assert outcome_for_code(code) is Outcome.FAILED
 
 
 @pytest.mark.parametrize("code", [*sorted(INVALID_CODES), "VIR_ERR_SOMETHING_NEW", None])

@@ -10,12 +10,13 @@ codes, so the code name (``VIR_ERR_CONFIG_UNSUPPORTED``...) is mapped here, once
 - **invalid**: everything else. The request is wrong for the state it meets (XML_ERROR,
   INVALID_ARG, OPERATION_INVALID, NO_DOMAIN_SNAPSHOT, NO_DOMAIN, ...).
 
-Adapters keep the code name itself in ``Result.error`` so that reports can show it.
+Adapters keep the code name itself in ``Result.error`` so that reports can show it; the model and
+the reference driver class their own refusals (an XML error with INTERNAL_ERROR, say) the same way.
 """
 
 from __future__ import annotations
 
-from ..model.modes import Outcome
+from .modes import Outcome
 
 #: Codes that mean "not implemented by this driver".
 UNSUPPORTED_CODES = frozenset(
