@@ -6,13 +6,14 @@ A test that passes on real QEMU and fails on the fakes is a bug in the fakes.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from snaporacle.backend import DISK_BLOCKS, DISK_SIZE, Call, ImageInfo, SnapshotAction
 from snaporacle.errors import BackendError, PathOutsideSandbox
 
-from .conftest import Backends
+from .conftest import Backends, real_backends
 
 ZERO = (0,) * DISK_BLOCKS
 
@@ -222,12 +223,14 @@ def test_paths_outside_the_work_dir_are_refused_before_anything_runs(be: Backend
     assert be.images.files() == (inside,)
 
 
-def test_a_symlink_out_of_the_work_dir_is_refused(be: Backends) -> None:
-    if be.kind == "fake":
-        pytest.skip("the fakes keep no files on disk, so no link can point out")
+def test_a_symlink_out_of_the_work_dir_is_refused(tmp_path: Path) -> None:
+    """Real backends only: the fakes keep no files on disk, so no link can point out."""
+    os.makedirs(tmp_path / "work")
+    be = real_backends(str(tmp_path / "work"))
     os.symlink(os.path.dirname(be.root), be.path("link"))
     with pytest.raises(PathOutsideSandbox):
         be.images.create(be.path("link/out.qcow2"), "qcow2")
+    be.launcher.close()
 
 
 # -- a running QEMU ---------------------------------------------------------------------------
