@@ -55,12 +55,14 @@ from ..model.snapshot_ops import (
     admit_create,
     delete_refusal,
     delete_victims,
+    discard_images,
     forget,
     memory_file_of,
     plan_disks,
     redefined_record,
     revert_overlay,
     revert_refusal,
+    revert_sources,
     revert_target_state,
     snapshot_definition,
 )
@@ -245,6 +247,7 @@ class ReferenceDriver:
         if isinstance(plan, Result):
             return plan
         memory_file = memory_file_of(definition, verdict)
+        sources = tuple(sorted(record.active.items()))
         try:
             if state.active:
                 self._take_online(record, plan, name, memory_file, verdict.memory, flags)
@@ -266,6 +269,7 @@ class ReferenceDriver:
                 disks=tuple(plan),
                 creation_time=record.clock,
                 description=definition.description,
+                sources=sources,
             )
             record.current = name
         record.clock += 1
@@ -349,7 +353,7 @@ class ReferenceDriver:
     def _redefine(
         self, record: _DomainRecord, definition: SnapshotDefinition, flags: CreateFlag
     ) -> Result:
-        snapshot = redefined_record(record.snapshots, definition, record.clock)
+        snapshot = redefined_record(record.snapshots, definition, record.clock, record.active)
         if isinstance(snapshot, Result):
             return snapshot
         record.snapshots[snapshot.name] = snapshot
@@ -383,29 +387,34 @@ class ReferenceDriver:
             return problem
         target = revert_target_state(snapshot, op.flags)
         internal = [d for d in snapshot.disks if d.mode is DiskMode.INTERNAL]
+        images = revert_sources(record.active, snapshot)
+        # check every image first, so that a missing image or tag changes nothing
+        for path in images.values():
+            if not self.images.exists(path):
+                return Result.refused(
+                    Outcome.FAILED, _FAILED,
+                    f"the disk image {path} of '{snapshot.name}' is gone",
+                )
         for disk in internal:
-            # check every image first, so that a missing tag changes nothing
-            path = record.active[disk.target]
+            path = images[disk.target]
             if snapshot.name not in self.images.snapshot_list(path):
                 return Result.refused(
                     Outcome.FAILED, _FAILED, f"snapshot '{snapshot.name}' not found in {path}"
                 )
-        was_running = record.monitor is not None
         try:
             if snapshot.memory is MemoryMode.INTERNAL:
+                if record.monitor is not None and images != record.active:
+                    self._stop_process(record)  # other disks: a new QEMU, as libvirt does
+                record.active = images
                 if record.monitor is None:
                     self._launch(record, paused=True)
                 assert record.monitor is not None
-                try:
-                    record.monitor.loadvm(snapshot.name)
-                except BackendError:
-                    if not was_running:
-                        self._stop_process(record)
-                    raise
+                record.monitor.loadvm(snapshot.name)
             else:
                 self._stop_process(record)
+                record.active = images
                 for disk in internal:
-                    self.images.snapshot_apply(record.active[disk.target], snapshot.name)
+                    self.images.snapshot_apply(images[disk.target], snapshot.name)
                 for disk in snapshot.disks:
                     if disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
                         overlay = revert_overlay(disk.frozen, self.images.exists)
@@ -461,11 +470,13 @@ class ReferenceDriver:
         record.current = remaining.current
 
     def _discard(self, record: _DomainRecord, snapshot: Snapshot) -> None:
+        images = discard_images(self._as_domain(record), snapshot)
         tagged = [
-            record.active[disk.target]
+            images[disk.target]
             for disk in snapshot.disks
             if disk.mode is DiskMode.INTERNAL
-            and snapshot.name in self.images.snapshot_list(record.active[disk.target])
+            and self.images.exists(images[disk.target])
+            and snapshot.name in self.images.snapshot_list(images[disk.target])
         ]
         if tagged and record.monitor is not None:
             record.monitor.delvm(snapshot.name)  # once: delvm acts on every disk

@@ -64,7 +64,10 @@ def default_overlay(active: str, name: str) -> str:
 
 
 def redefined_record(
-    snapshots: Mapping[str, Snapshot], definition: SnapshotDefinition, clock: int
+    snapshots: Mapping[str, Snapshot],
+    definition: SnapshotDefinition,
+    clock: int,
+    sources: Mapping[str, str],
 ) -> Snapshot | Result:
     """The record a REDEFINE leaves (an update of an existing one, or a new one), or a refusal."""
     name = definition.name
@@ -97,13 +100,14 @@ def redefined_record(
         ),
         creation_time=definition.creation_time or clock,
         description=definition.description,
+        sources=tuple(sorted(sources.items())),
     )
 
 
 def _redefine(
     world: World, domain: Domain, definition: SnapshotDefinition, flags: CreateFlag
 ) -> tuple[World, Result]:
-    record = redefined_record(domain.snapshots, definition, world.clock)
+    record = redefined_record(domain.snapshots, definition, world.clock, domain.active)
     if isinstance(record, Result):
         return world, record
     snapshots = dict(domain.snapshots)
@@ -297,6 +301,7 @@ def create_snapshot(
             disks=tuple(plan),
             creation_time=world.clock,
             description=definition.description,
+            sources=tuple(sorted(domain.active.items())),
         )
         current = name
     domain = attrs.evolve(
@@ -348,6 +353,27 @@ def revert_refusal(
     return None
 
 
+def revert_sources(active: Mapping[str, str], snapshot: Snapshot) -> dict[str, str]:
+    """The disk images after a revert: each disk back on its image when the snapshot was taken
+    (libvirt restores the snapshot's domain definition)."""
+    images = dict(active)
+    images.update(
+        (target, path) for target, path in snapshot.sources if target in images
+    )
+    return images
+
+
+def discard_images(domain: Domain, snapshot: Snapshot) -> dict[str, str]:
+    """Where deleting an internal snapshot looks for its tags: the active images of a running
+    domain (``delvm``), else the images it was taken on (libvirt's ``qemu-img snapshot -d`` on
+    the snapshot's domain definition)."""
+    if domain.state.active:
+        return dict(domain.active)
+    images = dict(domain.active)
+    images.update((target, path) for target, path in snapshot.sources if target in images)
+    return images
+
+
 def revert_overlay(frozen: str, exists: Callable[[str], bool]) -> str:
     """The fresh overlay a revert to an external snapshot puts on ``frozen``."""
     number = 1
@@ -374,7 +400,12 @@ def revert_snapshot(
         return world, problem
     original = world
     target = revert_target_state(snapshot, op.flags)
-    active = dict(domain.active)
+    active = revert_sources(domain.active, snapshot)
+    missing = sorted(path for path in active.values() if path not in world.files)
+    if missing:
+        return world, Result.refused(
+            Outcome.FAILED, _FAILED, f"the disk image {missing[0]} of '{snapshot.name}' is gone"
+        )
     for disk in snapshot.disks:
         if disk.mode is DiskMode.INTERNAL:
             path = active[disk.target]
@@ -426,10 +457,14 @@ def _check_external_delete(
 def _discard(world: World, domain: Domain, snapshot: Snapshot) -> tuple[World, Domain]:
     """Remove a snapshot's data from the images (not its metadata)."""
     active = dict(domain.active)
+    tagged = discard_images(domain, snapshot)
     for disk in snapshot.disks:
         path = active[disk.target]
         if disk.mode is DiskMode.INTERNAL:
-            world = world.with_file(path, world.image(path).without_tag(snapshot.name))
+            image_path = tagged[disk.target]
+            if image_path in world.files:
+                image = world.image(image_path)
+                world = world.with_file(image_path, image.without_tag(snapshot.name))
         elif disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
             overlay = world.image(path)
             base = world.image(disk.frozen)

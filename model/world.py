@@ -86,7 +86,11 @@ class SnapshotDisk:
 
 @attrs.frozen
 class Snapshot:
-    """A snapshot's metadata record."""
+    """A snapshot's metadata record.
+
+    ``sources`` are the domain's disk images (target, active image) when it was taken: libvirt
+    keeps the domain definition with the snapshot, and a revert puts the disks back on them.
+    """
 
     name: str
     parent: str | None
@@ -96,6 +100,7 @@ class Snapshot:
     disks: tuple[SnapshotDisk, ...]
     creation_time: int
     description: str | None = None
+    sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def external(self) -> bool:

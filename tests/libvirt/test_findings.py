@@ -36,3 +36,15 @@ def test_finding_still_diverges_on_embedded_libvirt(embed: LibvirtAdapter, path:
     assert document["finding"]["uri"] == "qemu:///embed"
     outcome = replay_file(embed, path, load_profile(document["profile"]))
     assert outcome.divergence is not None, "the finding no longer reproduces on this libvirt"
+
+
+AGREED = sorted(
+    path for path in TRACES.glob("*.json") if "finding" not in json.loads(path.read_text())
+)
+
+
+@pytest.mark.parametrize("path", AGREED, ids=[p.stem for p in AGREED])
+def test_other_traces_agree_with_embedded_libvirt(embed: LibvirtAdapter, path: Path) -> None:
+    """Traces that are not findings are behaviour the model shares with libvirt 9.0."""
+    outcome = replay_file(embed, path, load_profile("libvirt-9.0-qemu-embed"))
+    assert outcome.ok, outcome.divergence and outcome.divergence.differences
