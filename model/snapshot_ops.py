@@ -101,6 +101,7 @@ def redefined_record(
         creation_time=definition.creation_time or clock,
         description=definition.description,
         sources=tuple(sorted(sources.items())),
+        taken=False,
     )
 
 

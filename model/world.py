@@ -90,6 +90,7 @@ class Snapshot:
 
     ``sources`` are the domain's disk images (target, active image) when it was taken: libvirt
     keeps the domain definition with the snapshot, and a revert puts the disks back on them.
+    ``taken`` is false for a record made by REDEFINE, which saved no data.
     """
 
     name: str
@@ -101,6 +102,7 @@ class Snapshot:
     creation_time: int
     description: str | None = None
     sources: tuple[tuple[str, str], ...] = ()
+    taken: bool = True
 
     @property
     def external(self) -> bool:

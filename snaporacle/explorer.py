@@ -37,6 +37,7 @@ from hypothesis.stateful import (
 from .adapters.protocol import Adapter
 from .lockstep import Divergence, Lockstep
 from .minimize import minimize
+from .model.invariants import world_problems
 from .model.modes import Column, CreateFlag, DeleteFlag, DomainColumn, DomainState, RevertFlag
 from .model.ops import (
     CreateSnapshot,
@@ -236,19 +237,11 @@ def machine_for(
                 self.do(DumpSnapshotXML(name, snap))
 
         @invariant()
-        def tree_well_formed(self) -> None:
-            domain = lockstep.world.domains.get(self.domain.name)
-            if domain is None:
-                return
-            for snap in domain.snapshots.values():
-                seen = {snap.name}
-                parent = snap.parent
-                while parent is not None:
-                    assert parent in domain.snapshots, f"{snap.name}: parent {parent} missing"
-                    assert parent not in seen, f"cycle through {parent}"
-                    seen.add(parent)
-                    parent = domain.snapshots[parent].parent
-            assert domain.current is None or domain.current in domain.snapshots
+        def world_is_sound(self) -> None:
+            """The model's tree is well formed and every snapshot's saved data is intact."""
+            problems = world_problems(lockstep.world)
+            if problems and lockstep.trace:
+                raise Divergence(lockstep.trace, [f"invariant: {p}" for p in problems], None)
 
     return SnapshotMachine
 

@@ -16,6 +16,7 @@ from .adapters.protocol import Adapter
 from .errors import SnaporacleError, SnapshotXMLError
 from .model.decide import cell_of
 from .model.flags import check_create_flags
+from .model.invariants import observation_problems
 from .model.modes import CreateFlag, Outcome
 from .model.observation import Aspect, compare
 from .model.observation import view as observation_view
@@ -154,6 +155,7 @@ class Lockstep:
                 differences = [f"observe failed after {op.kind}: {err}"]
             else:
                 differences = compare(observe(self.world), seen, self.aspects)
+                differences += [f"invariant: {p}" for p in observation_problems(seen)]
         if differences:
             raise Divergence(self.trace, differences, cell)
         return actual, cell
