@@ -6,6 +6,10 @@ rules, so its rate is what Hypothesis itself costs. Also measured: how long the 
 until every one of the 64 cells has been reached (no sweep), over a few seeds.
 
     python benchmarks/bench_explorer.py [--examples 100] [--steps 30] [--repeat 3]
+    python benchmarks/bench_explorer.py --adapter qemu --examples 10 --steps 10
+
+With ``--adapter NAME`` (and ``--uri``) it measures the explorer's steps per second on that
+adapter against ``fake`` with the same examples, steps and seed, instead.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
 from snaporacle.adapters.fake import FakeAdapter
+from snaporacle.adapters.registry import load_adapter
 from snaporacle.explorer import NAMES, explore
 from snaporacle.model.modes import CreateFlag, DeleteFlag, RevertFlag
 from snaporacle.model.ops import Op, Result
@@ -100,14 +105,36 @@ class CellClock(NullReporter):
                 self.all_at = time.perf_counter() - self.start
 
 
+def compare_adapter(name: str, uri: str | None, examples: int, steps: int) -> None:
+    """Explorer steps/s on ``name`` and on ``fake``, same examples, steps and seed."""
+    adapter = load_adapter(name, uri=uri)
+    profile = load_profile(adapter.capabilities.profile)
+    try:
+        real = explore(adapter, profile, examples, steps, seed=1, sweep=False)
+    finally:
+        adapter.close()
+    fake = explore(FakeAdapter(profile=profile.name), profile, examples, steps, seed=1, sweep=False)
+    real_rate = real.coverage.steps / real.seconds
+    fake_rate = fake.coverage.steps / fake.seconds
+    print(f"{name}: {real.coverage.steps} steps in {real.seconds:.1f} s = {real_rate:.1f} steps/s")
+    print(f"fake: {fake.coverage.steps} steps in {fake.seconds:.2f} s = {fake_rate:.0f} steps/s")
+    print(f"fake is {fake_rate / real_rate:.0f}x faster; divergences on {name}: "
+          f"{len(real.divergences)}")
+
+
 def main() -> None:
     """Print both rates, their ratio, and the time to cover the 64 cells."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=100)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--adapter", help="measure this adapter against fake instead")
+    parser.add_argument("--uri")
     args = parser.parse_args()
     profile = load_profile("libvirt-current")
+    if args.adapter:
+        compare_adapter(args.adapter, args.uri, args.examples, args.steps)
+        return
     ratios = []
     for seed in range(1, args.repeat + 1):
         plain_steps, plain_seconds = run_plain(args.examples, args.steps, seed)
