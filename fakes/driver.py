@@ -8,17 +8,17 @@ monitor of a running domain. Its metadata (snapshot records, tree, current) is i
 Promise on failure: when a backend call fails part way, the driver undoes what it did (removes the
 tags and overlays it made, resumes the VM), returns a ``failed`` result naming the backend error,
 adds no snapshot metadata and leaves guest data unchanged; files it could not remove are listed in
-``leftovers``.
+``leftovers`` and named at the end of the failed result's message.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
-from ..backend import DiskAttachment, ImageTool, Launcher, Monitor, SnapshotAction
+from ..backend import Call, DiskAttachment, ImageTool, Launcher, Monitor, SnapshotAction
 from ..errors import BackendError, SnapshotXMLError
 from ..model.codes import outcome_for_code
 from ..model.definition import DomainSpec, SnapshotDefinition
@@ -27,7 +27,15 @@ from ..model.flags import (
     check_delete_flags,
     check_revert_flags,
 )
-from ..model.modes import CreateFlag, DeleteFlag, DiskMode, DomainState, MemoryMode, Outcome
+from ..model.modes import (
+    CreateFlag,
+    DeleteFlag,
+    DiskMode,
+    DomainState,
+    Mechanism,
+    MemoryMode,
+    Outcome,
+)
 from ..model.observation import (
     DiskObservation,
     DomainObservation,
@@ -74,6 +82,26 @@ _FAILED = "VIR_ERR_OPERATION_FAILED"
 _NO_SNAPSHOT = "VIR_ERR_NO_DOMAIN_SNAPSHOT"
 
 
+#: Which backend verbs carry out which mechanism of the table.
+MECHANISM_VERBS = {
+    "create": Mechanism.QEMU_IMG,
+    "snapshot_create": Mechanism.QEMU_IMG,
+    "savevm": Mechanism.SAVEVM,
+    "migrate_to_file": Mechanism.MIGRATE,
+    "transaction": Mechanism.TRANSACTION,
+}
+
+
+def mechanisms_of(calls: Sequence[Call]) -> tuple[Mechanism, ...]:
+    """The mechanisms a snapshot create used, in order, read from its backend calls."""
+    used: list[Mechanism] = []
+    for call in calls:
+        mechanism = MECHANISM_VERBS.get(call.verb)
+        if mechanism is not None and mechanism not in used:
+            used.append(mechanism)
+    return tuple(used)
+
+
 @attrs.define
 class _DomainRecord:
     """The driver's own bookkeeping for one domain."""
@@ -107,6 +135,7 @@ class ReferenceDriver:
         self.domains: dict[str, _DomainRecord] = {}
         self.memory_files: set[str] = set()
         self.leftovers: list[str] = []
+        self.last_calls: list[Call] = []
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -500,7 +529,7 @@ class ReferenceDriver:
     # --- the API ------------------------------------------------------------------------------
 
     def apply(self, op: Op) -> Result:
-        """Carry out one operation."""
+        """Carry out one operation; ``last_calls`` then holds the backend calls it made."""
         if isinstance(op, DefineDomain):
             return self._define(op)
         record = self.domains.get(op.domain)
@@ -508,10 +537,21 @@ class ReferenceDriver:
             return Result.refused(
                 Outcome.INVALID, "VIR_ERR_NO_DOMAIN", f"no domain with name '{op.domain}'"
             )
+        monitor = record.monitor
+        marks = (len(self.images.calls), len(monitor.calls) if monitor else 0)
         try:
-            return self._dispatch(record, op)
+            result = self._dispatch(record, op)
         except BackendError as err:
-            return _failed(op.kind, err)
+            result = _failed(op.kind, err)
+        self.last_calls = self.images.calls[marks[0]:] + (
+            monitor.calls[marks[1]:] if monitor else []
+        )
+        if result.outcome is Outcome.FAILED and self.leftovers:
+            result = attrs.evolve(
+                result, message=f"{result.message}; leftover files: {', '.join(self.leftovers)}"
+            )
+            self.leftovers = []
+        return result
 
     def _dispatch(self, record: _DomainRecord, op: Op) -> Result:
         if isinstance(op, (StartDomain, PauseDomain, ResumeDomain, DestroyDomain)):
