@@ -28,7 +28,7 @@ from typing import Any
 from ...backend import BLOCK_SIZE, DISK_BLOCKS
 from ...errors import AdapterError, BackendError
 from ...model.codes import outcome_for_code
-from ...model.modes import Outcome
+from ...model.modes import CreateFlag, DeleteFlag, Outcome
 from ...model.observation import (
     ALL_ASPECTS,
     Aspect,
@@ -79,6 +79,16 @@ _NO_IMAGES = frozenset(
 
 _embed_users: set[Path] = set()
 _embed_lock = threading.Lock()
+
+
+#: The create flags the explorer draws on libvirt 9.0's test driver. It refuses NO_METADATA,
+#: DISK_ONLY and REUSE_EXT with "unsupported flags" (DISK_ONLY cells stay drawn: the profile
+#: records the refusal), and accepts LIVE and QUIESCE whatever the request, without the QEMU
+#: driver's checks (docs/FINDINGS.md), so those are not drawn either.
+_TEST_CREATE_FLAGS = (
+    CreateFlag.REDEFINE | CreateFlag.CURRENT | CreateFlag.HALT | CreateFlag.ATOMIC
+    | CreateFlag.VALIDATE
+)
 
 
 class LibvirtAdapter:
@@ -148,7 +158,16 @@ class LibvirtAdapter:
         claimed = f"libvirt-{version // 1_000_000}.{version // 1000 % 1000}-{kind}"
         if profile is None:
             profile = claimed if claimed in profile_names() else "libvirt-current"
-        return Capabilities(profile=profile, aspects=aspects, ops=ops)
+        if self._images:
+            return Capabilities(profile=profile, aspects=aspects, ops=ops)
+        # the test driver refuses these flags outright ("unsupported flags"): measured on 9.0
+        return Capabilities(
+            profile=profile,
+            aspects=aspects,
+            ops=ops,
+            create_flags=_TEST_CREATE_FLAGS,
+            delete_flags=DeleteFlag.CHILDREN | DeleteFlag.CHILDREN_ONLY,
+        )
 
     def describe(self) -> dict[str, str]:
         """Where measurements come from: driver, URI (without a local root), versions."""
