@@ -12,8 +12,9 @@ Names snaporacle chooses where libvirt would: an external disk without ``<source
 ``<active image without its extension>.<snapshot name>``; revert to an external snapshot (where
 the profile supports it) puts a fresh overlay ``<frozen image>.revert<N>`` (first free N) on the
 image the snapshot froze. Deleting an external snapshot (where supported) is allowed for a leaf
-whose overlays are the active images: each overlay is committed into its backing image (``qemu-img
-commit`` offline, an active ``block-commit`` on a running domain) and removed.
+whose overlays are the active images and whose parent is not internal (libvirt's rules, measured
+on 9.0): each overlay is committed into its backing image (``qemu-img commit`` offline, an active
+``block-commit`` on a running domain) and removed.
 """
 
 from __future__ import annotations
@@ -441,17 +442,25 @@ def _check_external_delete(
             _CONFIG,
             "deletion of external snapshots with CHILDREN is not supported",
         )
-    if domain.children(snapshot.name):
+    # measured on libvirt 9.0: a non-leaf one, or one whose overlay is not in use, fails to find
+    # its images (the model refuses every non-leaf one: deleting it would lose its children's data)
+    unreachable = domain.children(snapshot.name) or any(
+        disk.mode is DiskMode.EXTERNAL and domain.active.get(disk.target) != disk.overlay
+        for disk in snapshot.disks
+    )
+    if unreachable:
         return Result.refused(
-            Outcome.UNSUPPORTED, _CONFIG, "deletion of a non-leaf external snapshot is not supported"
+            Outcome.INVALID,
+            "VIR_ERR_INVALID_ARG",
+            "could not find base disk source in disk source chain",
         )
-    for disk in snapshot.disks:
-        if disk.mode is DiskMode.EXTERNAL and domain.active.get(disk.target) != disk.overlay:
-            return Result.refused(
-                Outcome.UNSUPPORTED,
-                _CONFIG,
-                f"disk {disk.target}: the snapshot's overlay is not the active image",
-            )
+    parent = domain.snapshots.get(snapshot.parent) if snapshot.parent else None
+    if parent is not None and not parent.external:
+        return Result.refused(
+            Outcome.UNSUPPORTED,
+            "VIR_ERR_OPERATION_UNSUPPORTED",
+            "deleting external snapshot that has internal snapshot as parent not supported",
+        )
     return None
 
 
