@@ -66,6 +66,7 @@ from .runtime import (
     libvirt_module,
     open_connection,
     qemu_module,
+    release_connection,
 )
 
 _STATES = (
@@ -389,7 +390,7 @@ class LibvirtAdapter:
         self._teardown()
         self._clear_root()
         if self.uri.startswith("test://"):
-            self._conn.close()
+            release_connection(self._conn)
             self._connect()
 
     def _release_embed(self) -> None:
@@ -405,7 +406,7 @@ class LibvirtAdapter:
         try:
             self._teardown()
         finally:
-            self._conn.close()
+            release_connection(self._conn)
             self._conn = None
             self._release_embed()
             if self._own_workdir:

@@ -31,6 +31,7 @@ import tempfile
 import threading
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ...errors import AdapterError, ComponentMissing
@@ -208,16 +209,48 @@ def check_embed_qemu() -> None:
             raise ComponentMissing(f"{tool} is not installed: apt-get install {package}")
 
 
-def open_connection(uri: str) -> object:
+#: The open ``qemu:///embed`` connections, one per root for the life of the process: every
+#: open of the embedded driver registers it anew, and libvirt refuses after about twenty
+#: ("Too many drivers, cannot register QEMU").
+_embedded: dict[str, Any] = {}
+
+
+def _close_embedded() -> None:
+    while _embedded:
+        _, conn = _embedded.popitem()
+        try:
+            conn.close()
+        except Exception:
+            pass
+
+
+def release_connection(conn: Any) -> None:
+    """Close a connection from :func:`open_connection`; an embedded one stays open for reuse."""
+    if conn not in _embedded.values():
+        conn.close()
+
+
+def open_connection(uri: str) -> Any:
     """Open ``uri`` (with the embed root prepared when it is ``qemu:///embed``)."""
     libvirt = libvirt_module()
     root = embed_root(uri)
     if root is not None:
         check_embed_qemu()
         ensure_qemu_user()
-        with _lock:
-            prepare_embed_root(root)
         uri = embed_uri(root)
+        with _lock:
+            if uri in _embedded:
+                return _embedded[uri]
+            prepare_embed_root(root)
+            conn = _open(libvirt, uri, root)
+            if not _embedded:
+                atexit.register(_close_embedded)  # before the roots go, and before libvirt does
+            _embedded[uri] = conn
+            return conn
+    return _open(libvirt, uri, root)
+
+
+def _open(libvirt: Any, uri: str, root: Path | None) -> Any:
     try:
         return libvirt.open(uri)
     except libvirt.libvirtError as err:
