@@ -1,8 +1,9 @@
 """The pytest plugin (entry point ``pytest11``): run snaporacle's property suite on any adapter.
 
 Options: ``--snap-adapter NAME`` (default ``fake``), ``--snap-uri URI``, ``--snap-profile NAME``
-(default: the adapter's own), and ``--snap-hypothesis dev|ci|thorough`` (Hypothesis settings
-profiles registered here: how many examples and steps the explorer runs).
+(default: the adapter's own), and ``--snap-hypothesis dev|ci|thorough`` (how many examples and
+steps the explorer runs). The same sizes are registered as Hypothesis settings profiles ``dev``,
+``ci`` and ``thorough`` for ``--hypothesis-profile``.
 Fixtures: ``snap_adapter`` (a fresh adapter, closed after the test), ``snap_profile``,
 ``snap_settings`` (the chosen examples and steps).
 """
@@ -24,9 +25,12 @@ from .profiles import load_profile
 SIZES = {"dev": (30, 20), "ci": (80, 30), "thorough": (1000, 60)}
 
 for _name, (_examples, _steps) in SIZES.items():
-    settings.register_profile(
-        f"snaporacle-{_name}", max_examples=_examples, stateful_step_count=_steps, deadline=None
-    )
+    # as "dev", "ci", "thorough" (a project's conftest registering its own wins, it loads later)
+    # and as "snaporacle-dev"...
+    for _profile in (_name, f"snaporacle-{_name}"):
+        settings.register_profile(
+            _profile, max_examples=_examples, stateful_step_count=_steps, deadline=None
+        )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
