@@ -2,8 +2,9 @@
 
 Options: ``--snap-adapter NAME`` (default ``fake``), ``--snap-uri URI``, ``--snap-profile NAME``
 (default: the adapter's own), and ``--snap-hypothesis dev|ci|thorough`` (how many examples and
-steps the explorer runs). The same sizes are registered as Hypothesis settings profiles ``dev``,
-``ci`` and ``thorough`` for ``--hypothesis-profile``.
+steps the explorer runs; also registered as the Hypothesis settings profiles ``snaporacle-dev``,
+``snaporacle-ci`` and ``snaporacle-thorough``, prefixed so as not to replace Hypothesis' own
+``ci`` profile, which it loads by itself on CI machines).
 Fixtures: ``snap_adapter`` (a fresh adapter, closed after the test), ``snap_profile``,
 ``snap_settings`` (the chosen examples and steps).
 """
@@ -25,12 +26,9 @@ from .profiles import load_profile
 SIZES = {"dev": (30, 20), "ci": (80, 30), "thorough": (1000, 60)}
 
 for _name, (_examples, _steps) in SIZES.items():
-    # as "dev", "ci", "thorough" (a project's conftest registering its own wins, it loads later)
-    # and as "snaporacle-dev"...
-    for _profile in (_name, f"snaporacle-{_name}"):
-        settings.register_profile(
-            _profile, max_examples=_examples, stateful_step_count=_steps, deadline=None
-        )
+    settings.register_profile(
+        f"snaporacle-{_name}", max_examples=_examples, stateful_step_count=_steps, deadline=None
+    )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
