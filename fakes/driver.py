@@ -19,11 +19,9 @@ from collections.abc import Callable, Sequence
 import attrs
 
 from ..backend import Call, DiskAttachment, ImageTool, Launcher, Monitor, SnapshotAction
-from ..errors import BackendError, SnapshotXMLError
-from ..model.codes import outcome_for_code
+from ..errors import BackendError
 from ..model.definition import DomainSpec, SnapshotDefinition
 from ..model.flags import (
-    check_create_flags,
     check_delete_flags,
     check_revert_flags,
 )
@@ -67,6 +65,7 @@ from ..model.snapshot_ops import (
     forget,
     memory_file_of,
     plan_disks,
+    read_request,
     redefined_record,
     revert_overlay,
     revert_refusal,
@@ -74,7 +73,7 @@ from ..model.snapshot_ops import (
     revert_target_state,
     snapshot_definition,
 )
-from ..model.snapshot_xml import format_snapshot, parse_snapshot
+from ..model.snapshot_xml import format_snapshot
 from ..model.world import Domain, Snapshot, SnapshotDisk, relative, snapshot_observation
 
 _CONFIG = "VIR_ERR_CONFIG_UNSUPPORTED"
@@ -248,17 +247,9 @@ class ReferenceDriver:
     def _create(self, record: _DomainRecord, op: CreateSnapshot) -> Result:
         flags = op.flags
         state = self.state(record)
-        refusal = check_create_flags(flags)
-        if refusal is not None:
-            return _refused(refusal)
-        try:
-            definition = parse_snapshot(
-                op.xml,
-                redefine=bool(flags & CreateFlag.REDEFINE),
-                validate=bool(flags & CreateFlag.VALIDATE),
-            )
-        except SnapshotXMLError as err:
-            return Result.refused(outcome_for_code(err.error), err.error, str(err))
+        definition = read_request(op.xml, flags)
+        if isinstance(definition, Result):
+            return definition
         if flags & CreateFlag.REDEFINE:
             return self._redefine(record, definition, flags)
         name = definition.name or str(record.clock)

@@ -119,6 +119,21 @@ def _redefine(
     return world.with_domain(domain), Result.ok(record.name)
 
 
+def read_request(xml: str, flags: CreateFlag) -> SnapshotDefinition | Result:
+    """A create request's flags checked and its XML parsed, or the refusal (libvirt's order)."""
+    refusal = check_create_flags(flags)
+    if refusal is not None:
+        return _refused(refusal)
+    try:
+        return parse_snapshot(
+            xml,
+            redefine=bool(flags & CreateFlag.REDEFINE),
+            validate=bool(flags & CreateFlag.VALIDATE),
+        )
+    except SnapshotXMLError as err:
+        return Result.refused(outcome_for_code(err.error), err.error, str(err))
+
+
 def admit_create(
     profile: Profile,
     state: DomainState,
@@ -250,17 +265,9 @@ def create_snapshot(
 ) -> tuple[World, Result]:
     """``virDomainSnapshotCreateXML`` on the model."""
     flags = op.flags
-    refusal = check_create_flags(flags)
-    if refusal is not None:
-        return world, _refused(refusal)
-    try:
-        definition = parse_snapshot(
-            op.xml,
-            redefine=bool(flags & CreateFlag.REDEFINE),
-            validate=bool(flags & CreateFlag.VALIDATE),
-        )
-    except SnapshotXMLError as err:
-        return world, Result.refused(outcome_for_code(err.error), err.error, str(err))
+    definition = read_request(op.xml, flags)
+    if isinstance(definition, Result):
+        return world, definition
     if flags & CreateFlag.REDEFINE:
         return _redefine(world, domain, definition, flags)
     name = definition.name or str(world.clock)
