@@ -146,7 +146,8 @@ def admit_create(
     """The checks of a new snapshot after its XML is parsed, in libvirt's order.
 
     The parse-time memory check (:func:`memory_rejection`), then LIVE, then the table
-    (:func:`decide`), then the name, then QUIESCE (there is no guest agent). Returns the accepted
+    (:func:`decide`), then the name, then QUIESCE on an active domain (there is no guest agent;
+    offline, libvirt ignores it). Returns the accepted
     decision or the refusal.
     """
     refused = memory_rejection(profile, state, definition, flags, parse_only=True)
@@ -162,7 +163,7 @@ def admit_create(
         return Result.refused(
             Outcome.FAILED, "VIR_ERR_OPERATION_FAILED", f"domain moment {name} already exists"
         )
-    if flags & CreateFlag.QUIESCE:
+    if flags & CreateFlag.QUIESCE and state.active:  # offline there is nothing to freeze
         return Result.refused(
             Outcome.UNSUPPORTED, "VIR_ERR_ARGUMENT_UNSUPPORTED", "QEMU guest agent is not configured"
         )
