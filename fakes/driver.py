@@ -59,6 +59,7 @@ from ..model.ops import (
 from ..model.profile import Accepted, Profile, Rejected
 from ..model.snapshot_ops import (
     admit_create,
+    check_new_name,
     delete_refusal,
     delete_victims,
     discard_images,
@@ -253,9 +254,7 @@ class ReferenceDriver:
         if flags & CreateFlag.REDEFINE:
             return self._redefine(record, definition, flags)
         name = definition.name or str(record.clock)
-        decision = admit_create(
-            self.profile, state, definition, flags, record.spec.disks, name, record.snapshots
-        )
+        decision = admit_create(self.profile, state, definition, flags, record.spec.disks)
         if isinstance(decision, Result):
             return decision
         verdict = decision.verdict
@@ -266,6 +265,9 @@ class ReferenceDriver:
         )
         if isinstance(plan, Result):
             return plan
+        taken = check_new_name(name, record.snapshots)
+        if taken is not None:
+            return taken
         memory_file = memory_file_of(definition, verdict)
         sources = tuple(sorted(record.active.items()))
         try:

@@ -134,20 +134,28 @@ def read_request(xml: str, flags: CreateFlag) -> SnapshotDefinition | Result:
         return Result.refused(outcome_for_code(err.error), err.error, str(err))
 
 
+def check_new_name(name: str, existing: Collection[str]) -> Result | None:
+    """A new snapshot's name must be free (checked by libvirt after the disks)."""
+    if name in existing:
+        return Result.refused(
+            Outcome.FAILED, "VIR_ERR_OPERATION_FAILED", f"domain moment {name} already exists"
+        )
+    return None
+
+
 def admit_create(
     profile: Profile,
     state: DomainState,
     definition: SnapshotDefinition,
     flags: CreateFlag,
     disks: Sequence[DomainDisk],
-    name: str,
-    existing: Collection[str],
 ) -> Decision | Result:
     """The checks of a new snapshot after its XML is parsed, in libvirt's order.
 
     The parse-time memory check (:func:`memory_rejection`), then LIVE, then the table
-    (:func:`decide`), then the name, then QUIESCE on an active domain (there is no guest agent;
-    offline, libvirt ignores it). Returns the accepted
+    (:func:`decide`), then QUIESCE on an active domain (there is no guest agent; offline, libvirt
+    ignores it). The disks (:func:`plan_disks`) and then the name (:func:`check_new_name`) come
+    after, in that order. Returns the accepted
     decision or the refusal.
     """
     refused = memory_rejection(profile, state, definition, flags, parse_only=True)
@@ -159,10 +167,6 @@ def admit_create(
     decision = decide(profile, state, definition, flags, disks)
     if isinstance(decision.verdict, Rejected):
         return _refused(decision.verdict)
-    if name in existing:
-        return Result.refused(
-            Outcome.FAILED, "VIR_ERR_OPERATION_FAILED", f"domain moment {name} already exists"
-        )
     if flags & CreateFlag.QUIESCE and state.active:  # offline there is nothing to freeze
         return Result.refused(
             Outcome.UNSUPPORTED, "VIR_ERR_ARGUMENT_UNSUPPORTED", "QEMU guest agent is not configured"
@@ -272,9 +276,7 @@ def create_snapshot(
     if flags & CreateFlag.REDEFINE:
         return _redefine(world, domain, definition, flags)
     name = definition.name or str(world.clock)
-    decision = admit_create(
-        profile, domain.state, definition, flags, domain.spec.disks, name, domain.snapshots
-    )
+    decision = admit_create(profile, domain.state, definition, flags, domain.spec.disks)
     if isinstance(decision, Result):
         return world, decision
     verdict = decision.verdict
@@ -291,6 +293,9 @@ def create_snapshot(
     )
     if isinstance(plan, Result):
         return world, plan
+    taken = check_new_name(name, domain.snapshots)
+    if taken is not None:
+        return world, taken
     memory_file = memory_file_of(definition, verdict)
     if memory_file is not None:
         image = MemoryImage(domain.spec.name, tuple(sorted(domain.active.items())))
