@@ -524,6 +524,19 @@ def delete_refusal(
             return Result.refused(
                 Outcome.UNSUPPORTED, _CONFIG, "deletion of internal snapshots not supported"
             )
+        elif domain.state.active:
+            # delvm reaches only the images in use: libvirt 9.0 refuses when they moved on
+            sources = dict(victim.sources)
+            for disk in victim.disks:
+                taken_on = sources.get(disk.target)
+                moved = taken_on is not None and taken_on != domain.active.get(disk.target)
+                if disk.mode is DiskMode.INTERNAL and moved:
+                    return Result.refused(
+                        Outcome.UNSUPPORTED,
+                        "VIR_ERR_OPERATION_UNSUPPORTED",
+                        f"disk image '{disk.target}' for internal snapshot '{name}' is not the "
+                        "same as disk image currently used by VM",
+                    )
     return None
 
 
