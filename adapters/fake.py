@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import attrs
 
-from ..fakes.driver import ReferenceDriver
 from ..fakes.faults import FaultPlan
 from ..fakes.images import FakeImageTool
 from ..fakes.monitor import FakeLauncher
 from ..model.observation import Observation
 from ..model.ops import Op, Result
 from ..profiles import load_profile
+from ..reference.driver import ReferenceDriver
 from .protocol import Capabilities
 
 #: The virtual work directory of every fake adapter.

@@ -30,9 +30,9 @@ from typing import Protocol
 
 import attrs
 
-from ..backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo
 from ..errors import BackendError
-from ..sandbox import inside
+from ..reference.backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo
+from ..reference.sandbox import inside
 from .faults import FaultPlan, Injector
 
 FORMATS = ("qcow2", "raw")

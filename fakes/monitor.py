@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction
 from ..errors import BackendError
+from ..reference.backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction
 from .faults import FaultPlan, Injector
 from .images import FakeImageTool, Image, MemoryState, read_layers
 

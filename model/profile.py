@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from ..errors import ProfileError
+from .errors import ProfileError
 from .modes import Column, DiskResult, DomainColumn, Mechanism, MemoryMode, Outcome, SnapshotState
 
 

@@ -2,6 +2,6 @@
 # Every check CI runs: ruff, mypy (strict on the model) and the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/ruff check snaporacle model fakes adapters tests benchmarks
+.venv/bin/ruff check snaporacle model fakes adapters reference tests benchmarks
 .venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

@@ -3,49 +3,41 @@
 ::
 
     SnaporacleError                      base of all of them
-    +-- ProfileError                     a profile file is malformed or incomplete (names file, cell)
-    +-- SnapshotXMLError                 a <domainsnapshot> document is malformed, hostile or invalid
+    +-- ProfileError (ValueError)        a profile file is malformed or incomplete (names file, cell)
+    +-- SnapshotXMLError (ValueError)    a <domainsnapshot> document is malformed, hostile or invalid
     |   +-- SchemaError                  it does not match the RelaxNG schema
-    +-- CorpusError                      a corpus file (xml case, trace) is malformed (names file, line)
+    +-- CorpusError (ValueError)         a corpus file (xml case, trace) is malformed (names file, line)
     +-- AdapterError                     an adapter cannot be found, loaded or set up
     |   +-- ComponentMissing             a real component (qemu, libvirt) is not installed
     +-- BackendError                     a backend verb failed (qemu-img, QMP, fault injection)
     |   +-- InjectedFault                a fault planned by a FaultPlan fired
     |   +-- PathOutsideSandbox           a request named a path outside the adapter's work dir
-    +-- DriverError                      a driver refused an operation; carries outcome and code
+    +-- Divergence (AssertionError)      an adapter and the model disagree (lockstep); carries the trace
 
-Each message says what was wrong and how to fix it; root causes are chained with ``from``.
+The base and the first two are the model's own (:mod:`snaporacle.model.errors`), so that the
+model imports nothing outside itself. Each message says what was wrong and how to fix it; root
+causes are chained with ``from``.
 """
 
 from __future__ import annotations
 
-from .model.modes import Outcome
+from .model.errors import ProfileError, SchemaError, SnaporacleError, SnapshotXMLError
+
+__all__ = [
+    "AdapterError",
+    "BackendError",
+    "ComponentMissing",
+    "CorpusError",
+    "InjectedFault",
+    "PathOutsideSandbox",
+    "ProfileError",
+    "SchemaError",
+    "SnaporacleError",
+    "SnapshotXMLError",
+]
 
 
-class SnaporacleError(Exception):
-    """Base class of every snaporacle error."""
-
-
-class ProfileError(SnaporacleError):
-    """A profile file is malformed, misses or repeats a cell, or names an unknown value."""
-
-
-class SnapshotXMLError(SnaporacleError):
-    """A snapshot XML document is malformed, hostile or semantically invalid.
-
-    ``error`` is the libvirt error code name the document earns (VIR_ERR_XML_ERROR unless said).
-    """
-
-    def __init__(self, message: str, error: str = "VIR_ERR_XML_ERROR") -> None:
-        super().__init__(message)
-        self.error = error
-
-
-class SchemaError(SnapshotXMLError):
-    """A snapshot XML document does not match snaporacle's RelaxNG schema."""
-
-
-class CorpusError(SnaporacleError):
+class CorpusError(SnaporacleError, ValueError):
     """A corpus file is malformed; the message names the file and line."""
 
 
@@ -67,15 +59,3 @@ class InjectedFault(BackendError):
 
 class PathOutsideSandbox(BackendError):
     """A request named a path outside the adapter's work directory."""
-
-
-class DriverError(SnaporacleError):
-    """A snapshot driver refused an operation.
-
-    ``outcome`` is ``invalid`` or ``unsupported``; ``error`` the libvirt error code name.
-    """
-
-    def __init__(self, outcome: Outcome, error: str | None, message: str) -> None:
-        super().__init__(message)
-        self.outcome = outcome
-        self.error = error

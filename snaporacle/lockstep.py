@@ -13,17 +13,15 @@ from typing import Any
 import attrs
 
 from .adapters.protocol import Adapter
-from .errors import SnaporacleError, SnapshotXMLError
-from .model.decide import cell_of
-from .model.flags import check_create_flags
+from .errors import SnaporacleError
 from .model.invariants import observation_problems
-from .model.modes import CreateFlag, Outcome
+from .model.modes import Outcome
 from .model.observation import Aspect, compare
 from .model.observation import view as observation_view
 from .model.ops import CreateSnapshot, CurrentSnapshot, ListSnapshots, Op, Result, op_to_json
-from .model.profile import Cell, Profile, Rejected
-from .model.snapshot_xml import parse_snapshot
-from .model.transition import apply
+from .model.plan import cell_reached
+from .model.profile import Cell, Profile
+from .model.transition import step as model_step
 from .model.world import World, observe
 
 #: The operations of the snapshot API, whose libvirt error codes are compared.
@@ -100,21 +98,6 @@ def compare_results(op: Op, expected: Result, actual: Result, check_codes: bool)
     return out
 
 
-def request_cell(world: World, op: CreateSnapshot, profile: Profile) -> Cell | None:
-    """The table cell a create request falls in, when it gets as far as the table."""
-    domain = world.domains.get(op.domain)
-    if domain is None or check_create_flags(op.flags) is not None:
-        return None
-    if op.flags & (CreateFlag.REDEFINE | CreateFlag.LIVE):
-        return None
-    try:
-        definition = parse_snapshot(op.xml)
-    except SnapshotXMLError:
-        return None
-    cell = cell_of(profile, domain.state, definition, op.flags, domain.spec.disks)
-    return None if isinstance(cell, Rejected) else cell
-
-
 class Lockstep:
     """An adapter and the model, kept in step.
 
@@ -146,8 +129,9 @@ class Lockstep:
 
     def step(self, op: Op) -> tuple[Result, Cell | None]:
         """Apply ``op`` to both sides and compare; returns the result and the cell it hit."""
-        cell = request_cell(self.world, op, self.profile) if isinstance(op, CreateSnapshot) else None
-        world, expected = apply(self.world, op, self.profile)
+        transition = model_step(self.world, op, self.profile)
+        world, expected = transition.world, transition.result
+        cell = cell_reached(transition.plan)
         actual = self.adapter.apply(op)
         self.trace.append(Step(op, expected, actual))
         check_codes = self.check_codes and Aspect.OUTCOME in self.aspects

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ...backend import BLOCK_SIZE, DISK_BLOCKS
 from ...errors import AdapterError, BackendError
 from ...model.codes import outcome_for_code
 from ...model.modes import CreateFlag, DeleteFlag, Outcome
@@ -55,6 +54,7 @@ from ...model.ops import (
     WriteData,
 )
 from ...profiles import profile_names
+from ...reference.backend import BLOCK_SIZE, DISK_BLOCKS
 from ..protocol import Capabilities
 from ..qemu.images import QemuImageTool
 from ._shared_read import read_shared

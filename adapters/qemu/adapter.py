@@ -13,10 +13,10 @@ import shutil
 import tempfile
 
 from ...errors import AdapterError
-from ...fakes.driver import ReferenceDriver
 from ...model.observation import Observation
 from ...model.ops import Op, Result
 from ...profiles import load_profile
+from ...reference.driver import ReferenceDriver
 from ..protocol import Capabilities
 from .images import QemuImageTool
 from .monitor import QemuLauncher

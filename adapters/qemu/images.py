@@ -13,9 +13,9 @@ import json
 import os
 import re
 
-from ...backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo
 from ...errors import BackendError
-from ...sandbox import inside
+from ...reference.backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo
+from ...reference.sandbox import inside
 from .process import binary, run
 
 RUN_DIR = ".qemu"

@@ -30,9 +30,9 @@ from typing import Any
 
 from qemu.qmp import ExecuteError, QMPError
 
-from ...backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction
 from ...errors import BackendError
-from ...sandbox import inside
+from ...reference.backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction
+from ...reference.sandbox import inside
 from .images import RUN_DIR, parse_dump
 from .process import Qmp, binary, start, stop
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from snaporacle.backend import DISK_BLOCKS, DISK_SIZE, Call, ImageInfo, SnapshotAction
 from snaporacle.errors import BackendError, PathOutsideSandbox
+from snaporacle.reference.backend import DISK_BLOCKS, DISK_SIZE, Call, ImageInfo, SnapshotAction
 
 from .conftest import Backends, real_backends
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from snaporacle.adapters.qemu import QemuImageTool, QemuLauncher
-from snaporacle.backend import DiskAttachment
 from snaporacle.errors import BackendError, ComponentMissing
+from snaporacle.reference.backend import DiskAttachment
 
 from .conftest import Backends, real_backends
 

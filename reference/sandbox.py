@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import PathOutsideSandbox
+from ..errors import PathOutsideSandbox
 
 
 def inside(root: str, path: str, verb: str, resolve: bool = True) -> str:

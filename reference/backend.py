@@ -1,7 +1,7 @@
 """The backend interfaces: an image tool (qemu-img + qemu-io) and a monitor (QMP) per running domain.
 
 The fakes (:mod:`snaporacle.fakes`) and the real QEMU backends (:mod:`snaporacle.adapters.qemu`)
-implement these protocols; the reference driver (:mod:`snaporacle.fakes.driver`) composes them.
+implement these protocols; the reference driver (:mod:`snaporacle.reference.driver`) composes them.
 
 Conventions shared by every implementation:
 
@@ -23,9 +23,20 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-BLOCK_SIZE = 64 * 1024
-DISK_BLOCKS = 16
-DISK_SIZE = BLOCK_SIZE * DISK_BLOCKS
+from ..model.geometry import BLOCK_SIZE, DISK_BLOCKS, DISK_SIZE
+
+__all__ = [
+    "BLOCK_SIZE",
+    "DISK_BLOCKS",
+    "DISK_SIZE",
+    "Call",
+    "DiskAttachment",
+    "ImageInfo",
+    "ImageTool",
+    "Launcher",
+    "Monitor",
+    "SnapshotAction",
+]
 
 
 @attrs.frozen
