@@ -352,8 +352,8 @@ def _prepare_create(
         assert isinstance(verdict, Rejected)
         # the whole row refuses it: the cell is the one its disks name
         named = cell_of(profile, state, definition, flags, domain.spec.disks)
-        cell = named if isinstance(named, Cell) else refused_cell
-        return attrs.evolve(_rejected("table", verdict), cell=cell, by_table=True)
+        reached = named if isinstance(named, Cell) else refused_cell
+        return attrs.evolve(_rejected("table", verdict), cell=reached, by_table=True)
     live = check_live(flags, state, definition.memory_mode is MemoryMode.EXTERNAL)
     if live is not None:
         return _rejected("live", live)
