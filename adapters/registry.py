@@ -51,7 +51,13 @@ def load_adapter(name: str, **options: Any) -> Adapter:
     """Make an adapter by name or import path, with the options that are not ``None``."""
     cls = adapter_class(name)
     given = {key: value for key, value in options.items() if value is not None}
-    adapter = cls(**given)
+    try:
+        adapter = cls(**given)
+    except TypeError as err:
+        raise AdapterError(
+            f"adapter {name!r} cannot be made with {', '.join(given) or 'no options'}: {err}; an "
+            "adapter class takes the keywords uri, profile and workdir (see the Adapter protocol)"
+        ) from err
     if not isinstance(adapter, Adapter):
         raise AdapterError(f"{name!r} does not implement the Adapter protocol")
     return adapter

@@ -186,7 +186,7 @@ class CellEntry:
 
 
 @attrs.frozen
-class Capabilities:
+class ProfileCapabilities:
     """What a profile supports beyond create: reverts and deletes by snapshot kind."""
 
     revert_internal: bool = True
@@ -202,7 +202,7 @@ class Profile:
     name: str
     description: str
     entries: tuple[CellEntry, ...] = attrs.field(converter=_entries)
-    capabilities: Capabilities
+    capabilities: ProfileCapabilities
     mixed: Rejected
     nothing: Rejected
     partial_no: Rejected | None = None
@@ -398,7 +398,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     if unknown_rules:
         raise ProfileError(f"{source}: unknown rule(s) {', '.join(sorted(unknown_rules))}")
     caps = data.get("capabilities", {})
-    fields = {f.name for f in attrs.fields(Capabilities)}
+    fields = {f.name for f in attrs.fields(ProfileCapabilities)}
     if not isinstance(caps, dict) or set(caps) - fields:
         raise ProfileError(f"{source}: [capabilities] takes only {', '.join(sorted(fields))}")
     if not all(isinstance(v, bool) for v in caps.values()):
@@ -410,7 +410,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         name=name,
         description=description,
         entries=tuple(entries[cell] for cell in ALL_CELLS),
-        capabilities=Capabilities(**caps),
+        capabilities=ProfileCapabilities(**caps),
         mixed=_rejected(rules["mixed"], f"{source}: [rules.mixed]"),
         nothing=_rejected(rules["nothing"], f"{source}: [rules.nothing]"),
         partial_no=(

@@ -12,6 +12,7 @@
     +-- BackendError                     a backend verb failed (qemu-img, QMP, fault injection)
     |   +-- InjectedFault                a fault planned by a FaultPlan fired
     |   +-- PathOutsideSandbox           a request named a path outside the adapter's work dir
+    +-- ConformanceError (AssertionError) an adapter breaks the protocol (check_adapter)
     +-- Divergence (AssertionError)      an adapter and the model disagree (lockstep); carries the trace
 
 The base and the first two are the model's own (:mod:`snaporacle.model.errors`), so that the
@@ -27,6 +28,7 @@ __all__ = [
     "AdapterError",
     "BackendError",
     "ComponentMissing",
+    "ConformanceError",
     "CorpusError",
     "InjectedFault",
     "PathOutsideSandbox",
@@ -59,3 +61,7 @@ class InjectedFault(BackendError):
 
 class PathOutsideSandbox(BackendError):
     """A request named a path outside the adapter's work directory."""
+
+
+class ConformanceError(SnaporacleError, AssertionError):
+    """An adapter breaks a promise of the Adapter protocol; the message says which and how."""

@@ -18,7 +18,15 @@ from .model.invariants import observation_problems
 from .model.modes import Outcome
 from .model.observation import Aspect, compare
 from .model.observation import view as observation_view
-from .model.ops import CreateSnapshot, CurrentSnapshot, ListSnapshots, Op, Result, op_to_json
+from .model.ops import (
+    CreateSnapshot,
+    CurrentSnapshot,
+    DefineDomain,
+    ListSnapshots,
+    Op,
+    Result,
+    op_to_json,
+)
 from .model.plan import cell_reached
 from .model.profile import Cell, Profile
 from .model.transition import step as model_step
@@ -45,17 +53,28 @@ class Step:
         }
 
 
-class Divergence(AssertionError):
-    """The adapter and the model disagree; carries the trace, the differences and the cell."""
+class Divergence(SnaporacleError, AssertionError):
+    """The adapter and the model disagree; carries the trace, the differences and the cell.
+
+    Its message is the differences, then the whole trace, one step a line with the expected and
+    the actual result, so that a failed test shows what happened without a report.
+    """
 
     def __init__(self, trace: list[Step], differences: list[str], cell: Cell | None) -> None:
         self.trace = list(trace)
         self.differences = differences
         self.cell = cell
         step = trace[-1]
-        super().__init__(
-            f"divergence at step {len(trace)} ({step.op.kind}): " + "; ".join(differences[:5])
-        )
+        lines = [f"divergence at step {len(trace)} ({step.op.kind}): " + "; ".join(differences[:5])]
+        if cell is not None:
+            lines.append(f"table cell: {cell.key()}")
+        lines.append("trace (operation -> expected | actual):")
+        for number, taken in enumerate(self.trace, start=1):
+            lines.append(
+                f"  {number:>3}. {_op_text(taken.op)} -> {_result_text(taken.expected)}"
+                f" | {_result_text(taken.actual)}"
+            )
+        super().__init__("\n".join(lines))
 
     def as_json(self) -> dict[str, Any]:
         """The report entry: minimal trace, expected and actual, and the cell."""
@@ -67,6 +86,33 @@ class Divergence(AssertionError):
             "differences": self.differences,
             "cell": self.cell.as_json() if self.cell else None,
         }
+
+
+def _op_text(op: Op) -> str:
+    if isinstance(op, DefineDomain):
+        disks = ", ".join(
+            f"{d.target}={d.source} ({d.format}{', snapshot=' + d.snapshot.value if d.snapshot else ''})"
+            for d in op.domain.disks
+        )
+        return f"define {op.domain.name}: {disks}"
+    fields = op_to_json(op)
+    kind = str(fields.pop("op"))
+    xml = fields.pop("xml", None)
+    text: str = kind + " " + " ".join(f"{k}={v}" for k, v in fields.items())
+    if isinstance(xml, str):
+        text += " " + " ".join(xml.split())
+    return text.strip()
+
+
+def _result_text(result: Result) -> str:
+    text = result.outcome.value
+    if result.error:
+        text += f" {result.error}"
+    if isinstance(result.value, tuple):
+        text += f" {list(result.value)}"
+    elif isinstance(result.value, str):
+        text += " " + " ".join(result.value.split())[:120]
+    return text
 
 
 def compare_results(op: Op, expected: Result, actual: Result, check_codes: bool) -> list[str]:

@@ -13,16 +13,15 @@ import shutil
 import tempfile
 
 from ...errors import AdapterError
-from ...model.observation import Observation
-from ...model.ops import Op, Result
 from ...profiles import load_profile
 from ...reference.driver import ReferenceDriver
+from ..driven import DrivenAdapter
 from ..protocol import Capabilities
 from .images import QemuImageTool
 from .monitor import QemuLauncher
 
 
-class QemuAdapter:
+class QemuAdapter(DrivenAdapter):
     """The reference driver over real QEMU tools, in one work directory."""
 
     name = "qemu"
@@ -48,31 +47,23 @@ class QemuAdapter:
         self._launcher = QemuLauncher(self.root)
         return ReferenceDriver(QemuImageTool(self.root), self._launcher, self._profile)
 
-    def apply(self, op: Op) -> Result:
-        """Carry out one operation on the reference driver."""
-        return self.driver.apply(op)
-
-    def observe(self) -> Observation:
-        """The reference driver's view of the real images and processes."""
-        return self.driver.observe()
-
-    def _stop(self) -> None:
+    def _release(self) -> None:
         self.driver.close()
         self._launcher.close()
 
-    def reset(self) -> None:
-        """Stop every QEMU, empty the work directory, start over with a fresh driver."""
-        self._stop()
+    def _clear(self) -> None:
+        """Empty the work directory."""
         for entry in os.listdir(self.root):
             path = os.path.join(self.root, entry)
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
             else:
                 os.remove(path)
-        self.driver = self._new_driver()
 
     def close(self) -> None:
         """Stop every QEMU; remove the work directory if the adapter made it."""
-        self._stop()
+        if self._closed:
+            return
+        super().close()
         if self._own:
             shutil.rmtree(self.root, ignore_errors=True)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from ..adapters.registry import load_adapter
-from ..profiles import load_profile
+from ..profiles import corpus_path, load_profile
 from ..replay import corpus_files, replay_file
 
 EXAMPLE = """examples:
@@ -18,7 +17,11 @@ EXAMPLE = """examples:
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``replay`` command."""
     parser = sub.add_parser("replay", help="replay corpus files", epilog=EXAMPLE)
-    parser.add_argument("paths", nargs="+", type=Path, help="trace, profile or manifest files")
+    parser.add_argument(
+        "paths", nargs="+", type=corpus_path,
+        help="trace, profile or manifest files or folders; a shipped profile's name or a part of "
+        "the shipped corpus (traces, xml/manifest.toml) works from anywhere",
+    )
     parser.add_argument("--adapter", default="fake", help="registered name or pkg.module:Class")
     parser.add_argument("--uri", help="driver URI for adapters that take one")
     parser.add_argument("--profile", help="profile for traces (default: the trace's own)")
