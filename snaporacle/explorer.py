@@ -241,7 +241,8 @@ def machine_for(
             """The model's tree is well formed and every snapshot's saved data is intact."""
             problems = world_problems(lockstep.world)
             if problems and lockstep.trace:
-                raise Divergence(lockstep.trace, [f"invariant: {p}" for p in problems], None)
+                raise Divergence(lockstep.trace, [f"invariant: {p}" for p in problems], None,
+                                 adapter.root)
 
     return SnapshotMachine
 

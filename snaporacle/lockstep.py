@@ -60,10 +60,13 @@ class Divergence(SnaporacleError, AssertionError):
     the actual result, so that a failed test shows what happened without a report.
     """
 
-    def __init__(self, trace: list[Step], differences: list[str], cell: Cell | None) -> None:
+    def __init__(
+        self, trace: list[Step], differences: list[str], cell: Cell | None, root: str = "/"
+    ) -> None:
         self.trace = list(trace)
         self.differences = differences
         self.cell = cell
+        self.root = root  # the adapter's work directory, which the trace's paths lie under
         step = trace[-1]
         lines = [f"divergence at step {len(trace)} ({step.op.kind}): " + "; ".join(differences[:5])]
         if cell is not None:
@@ -196,7 +199,7 @@ class Lockstep:
                 differences = compare(observe(self.world), seen, self.aspects)
                 differences += [f"invariant: {p}" for p in observation_problems(seen)]
         if differences:
-            raise Divergence(self.trace, differences, cell)
+            raise Divergence(self.trace, differences, cell, self.adapter.root)
         return actual, cell
 
     def expected_view(self) -> dict[str, Any]:

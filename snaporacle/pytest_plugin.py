@@ -125,12 +125,11 @@ def pytest_runtest_makereport(
     config = item.config
     text = buffer.getvalue()
     try:
-        adapter = config.getoption("--snap-adapter")
-        profile = config.getoption("--snap-profile") or "default"
-        root = getattr(item, "funcargs", {}).get("snap_adapter")
+        chosen = getattr(item, "funcargs", {}).get("snap_profile")
+        profile = config.getoption("--snap-profile") or getattr(chosen, "name", "libvirt-current")
         path = save_divergence(
-            divergence, config.getoption("--snap-save-traces"), str(adapter), str(profile),
-            root.root if root is not None else "/",
+            divergence, config.getoption("--snap-save-traces"),
+            str(config.getoption("--snap-adapter")), str(profile), divergence.root,
         )
         text += f"trace saved: {path} (run it again with: snaporacle replay {path})\n"
     except OSError as err:

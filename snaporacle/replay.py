@@ -94,6 +94,13 @@ def replay_file(adapter: Adapter, path: Path, profile: Profile | None) -> Replay
     return ReplayOutcome(path, kind, len(cases), None, tuple(problems))
 
 
+def replay(
+    adapter: Adapter, paths: list[Path], profile: Profile | None = None
+) -> list[ReplayOutcome]:
+    """Replay every corpus file under ``paths`` against ``adapter``, in order."""
+    return [replay_file(adapter, path, profile) for path in corpus_files(paths)]
+
+
 def check_xml_case(case: XmlCase) -> str | None:
     """What is wrong with snaporacle's answer to one XML case, or ``None``."""
     data = case.input.read_bytes()
