@@ -64,7 +64,44 @@ _EXPORTS = {
     "SnaporacleError": "snaporacle.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Adapter",
+    "Aspect",
+    "Capabilities",
+    "Cell",
+    "CreateFlag",
+    "CreateSnapshot",
+    "CurrentSnapshot",
+    "DefineDomain",
+    "DeleteFlag",
+    "DeleteSnapshot",
+    "DestroyDomain",
+    "Divergence",
+    "DomainState",
+    "DumpSnapshotXML",
+    "FakeAdapter",
+    "ListSnapshots",
+    "Observation",
+    "Op",
+    "Outcome",
+    "PauseDomain",
+    "Profile",
+    "Result",
+    "ResumeDomain",
+    "RevertFlag",
+    "RevertSnapshot",
+    "SnaporacleError",
+    "StartDomain",
+    "WriteData",
+    "apply",
+    "check_adapter",
+    "decide",
+    "explore",
+    "load_adapter",
+    "load_profile",
+    "prepare",
+    "replay",
+]
 
 if TYPE_CHECKING:
     from .adapters.fake import FakeAdapter
