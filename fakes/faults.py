@@ -85,7 +85,8 @@ class FaultPlan:
 
     A rate fault fires on a call of one of ``rate_verbs`` with probability ``rate``, drawn from a
     ``random.Random(seed)``, so one seed gives one sequence of faults. ``fired`` lists every fault
-    that fired, as ``(source, verb, occurrence, when)``.
+    that fired, as ``(source, verb, occurrence, when)``; ``drawn`` every call asked about, as
+    ``(source, verb, occurrence)``, so that a fault can be aimed at any call position.
     """
 
     faults: tuple[Fault, ...] = attrs.field(default=(), converter=tuple)
@@ -95,6 +96,7 @@ class FaultPlan:
     rate_when: When = When.BEFORE
     rate_verbs: frozenset[str] = attrs.field(default=MUTATING_VERBS, converter=frozenset)
     fired: list[tuple[str, str, int, When]] = attrs.field(factory=list, init=False)
+    drawn: list[tuple[str, str, int]] = attrs.field(factory=list, init=False)
     _counts: dict[tuple[str | None, str], int] = attrs.field(factory=dict, init=False)
     _random: random.Random = attrs.field(init=False)
 
@@ -105,6 +107,7 @@ class FaultPlan:
         """Count one call of ``verb`` on ``source``; return when it fails, or None."""
         for key in ((source, verb), (None, verb)):
             self._counts[key] = self._counts.get(key, 0) + 1
+        self.drawn.append((source, verb, self._counts[(source, verb)]))
         when = None
         for fault in self.faults:
             if (
@@ -114,8 +117,8 @@ class FaultPlan:
             ):
                 when = fault.when
                 break
-        drawn = self.rate and verb in self.rate_verbs and self._random.random() < self.rate
-        if when is None and drawn:
+        rate_hit = self.rate and verb in self.rate_verbs and self._random.random() < self.rate
+        if when is None and rate_hit:
             when = self.rate_when
         if when is not None:
             self.fired.append((source, verb, self._counts[(source, verb)], when))

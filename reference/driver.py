@@ -152,9 +152,23 @@ class ReferenceDriver:
         )
 
     def _stop_process(self, record: _DomainRecord) -> None:
-        if record.monitor is not None:
-            record.monitor.quit()
-            record.monitor = None
+        monitor = record.monitor
+        if monitor is None:
+            return
+        try:
+            monitor.quit()
+        except BackendError:
+            try:
+                monitor.status()
+            except BackendError:  # no answer: quit once more; then it is gone all the same
+                try:
+                    monitor.quit()
+                except BackendError:
+                    pass
+                record.monitor = None
+                return
+            raise
+        record.monitor = None
 
     def _remove_file(self, path: str) -> None:
         if self.images.exists(path):
@@ -308,7 +322,8 @@ class ReferenceDriver:
         was_running = monitor.status() == "running"
         undo.add("the domain's run state", functools.partial(self._resume, monitor, was_running))
         if plan.verdict.memory is MemoryMode.INTERNAL:
-            undo.add(f"VM state {plan.name}", functools.partial(self._delvm_if_made, record,
+            undo.add(self._vm_state_label(record, plan.name),
+                     functools.partial(self._delvm_if_made, record,
                                                                   plan.name))
             monitor.savevm(plan.name)
             self._resume(monitor, was_running)
@@ -334,6 +349,10 @@ class ReferenceDriver:
                              functools.partial(self._unlink_overlay, record, action))
             monitor.transaction(actions)
         self._resume(monitor, was_running)
+
+    @staticmethod
+    def _vm_state_label(record: _DomainRecord, name: str) -> str:
+        return f"VM state {name} (tag {name} in {', '.join(sorted(record.active.values()))})"
 
     def _delvm_if_made(self, record: _DomainRecord, name: str) -> None:
         """Remove the VM state a failed savevm left behind, if it left any."""
@@ -364,26 +383,30 @@ class ReferenceDriver:
     def _revert(self, plan: RevertPlan) -> Result:
         record = self.domains[plan.domain]
         snapshot = plan.snapshot
+        undo = _Undo()
+        old_active = dict(record.active)
+        undo.add("the disks' images", functools.partial(self._set_active, record, old_active))
         try:
             if snapshot.memory is MemoryMode.INTERNAL:
-                if record.monitor is not None and dict(plan.images) != record.active:
-                    self._stop_process(record)  # other disks: a new QEMU, as libvirt does
-                record.active = dict(plan.images)
-                if record.monitor is None:
-                    self._launch(record, paused=True)
-                assert record.monitor is not None
-                record.monitor.loadvm(snapshot.name)
+                self._load_state(record, plan, undo)
             else:
                 self._stop_process(record)
                 record.active = dict(plan.images)
-                for _, path in plan.internal:
-                    self.images.snapshot_apply(path, snapshot.name)
+                self._apply_tags(plan, undo)
                 for overlay in plan.overlays:
+                    undo.add(f"overlay {overlay.path}",
+                             functools.partial(self._remove_file, overlay.path))
                     self.images.create(
                         overlay.path, "qcow2", backing=overlay.frozen,
                         backing_fmt=self.format_of(overlay.frozen),
                     )
                     record.active[overlay.target] = overlay.path
+                if snapshot.memory is MemoryMode.EXTERNAL or plan.target.active:
+                    undo.add(
+                        f"the QEMU process of {plan.domain} started for the revert (the disks "
+                        f"were on {', '.join(sorted(old_active.values()))})",
+                        functools.partial(self._stop_process, record),
+                    )
                 if snapshot.memory is MemoryMode.EXTERNAL:
                     self._launch(record, paused=True, incoming=snapshot.memory_file)
                 elif plan.target.active:
@@ -397,44 +420,122 @@ class ReferenceDriver:
                 elif plan.target is DomainState.SHUTOFF:
                     self._stop_process(record)
         except BackendError as err:
+            self._rollback(undo)
             return _failed("snapshot revert", err)
         record.current = snapshot.name
+        try:
+            self._drop_keep_tags(plan)
+        except BackendError as err:  # the revert is done: the temporary tags are named
+            keep = self._keep_tag(plan)
+            return attrs.evolve(
+                Result.ok(),
+                message=f"reverted; leftovers: tag {keep} in "
+                f"{', '.join(sorted(set(record.active.values())))} ({err})",
+            )
         return Result.ok()
+
+    def _load_state(self, record: _DomainRecord, plan: RevertPlan, undo: _Undo) -> None:
+        """``loadvm`` the snapshot, keeping the current disks (and RAM, when the domain runs on)
+        in a temporary internal snapshot until the revert has succeeded."""
+        keep = self._keep_tag(plan)
+        if record.monitor is not None and dict(plan.images) != record.active:
+            self._stop_process(record)  # other disks: a new QEMU, as libvirt does
+        record.active = dict(plan.images)
+        if record.monitor is None:
+            for path in sorted(set(plan.images.values())):
+                undo.add(f"tag {keep} in {path}", functools.partial(self._drop_tag, path, keep))
+                self.images.snapshot_create(path, keep)
+                undo.add(f"data of {path} (kept in tag {keep})",
+                         functools.partial(self.images.snapshot_apply, path, keep))
+            undo.add(
+                f"the QEMU process of {plan.domain} started for the revert (on "
+                f"{', '.join(sorted(set(plan.images.values())))})",
+                functools.partial(self._stop_process, record),
+            )
+            self._launch(record, paused=True)
+        else:
+            monitor = record.monitor
+            undo.add(self._vm_state_label(record, keep),
+                     functools.partial(self._delvm_if_made, record, keep))
+            monitor.savevm(keep)
+            disks = ", ".join(sorted(record.active.values()))
+            undo.add(f"data and RAM of {plan.domain} (disks {disks}; kept in VM state {keep})",
+                     functools.partial(monitor.loadvm, keep))
+        assert record.monitor is not None
+        record.monitor.loadvm(plan.snapshot.name)
+
+    def _keep_tag(self, plan: RevertPlan) -> str:
+        """The temporary tag that keeps a disk's data until a revert has succeeded."""
+        return f"snaporacle-before-revert-to-{plan.snapshot.name}"
+
+    def _apply_tags(self, plan: RevertPlan, undo: _Undo) -> None:
+        """Apply the snapshot's tags offline, keeping each disk's data in a temporary tag first,
+        so that a failure part way puts every disk back."""
+        keep = self._keep_tag(plan)
+        for _, path in plan.internal:
+            undo.add(f"tag {keep} in {path}", functools.partial(self._drop_tag, path, keep))
+            self.images.snapshot_create(path, keep)
+            undo.add(f"data of {path} (kept in tag {keep})",
+                     functools.partial(self.images.snapshot_apply, path, keep))
+            self.images.snapshot_apply(path, plan.snapshot.name)
+
+    def _drop_keep_tags(self, plan: RevertPlan) -> None:
+        """Remove the temporary tags once the revert is done."""
+        keep = self._keep_tag(plan)
+        record = self.domains[plan.domain]
+        images = sorted(set(record.active.values()) | {path for _, path in plan.internal})
+        if record.monitor is not None:
+            if any(self.has_tag(path, keep) for path in images):
+                record.monitor.delvm(keep)
+            return
+        for path in images:
+            if self.exists(path):
+                self._drop_tag(path, keep)
+
+    def _set_active(self, record: _DomainRecord, images: dict[str, str]) -> None:
+        record.active = dict(images)
 
     # --- delete -------------------------------------------------------------------------------
 
     def _delete(self, plan: DeletePlan) -> Result:
         record = self.domains[plan.domain]
+        touched: list[str] = []
         try:
             for discard in plan.discards:
-                self._discard(record, discard)
+                self._discard(record, discard, touched)
         except BackendError as err:
-            return _failed("snapshot delete", err)
+            done = f" (touched before the failure: {', '.join(touched)})" if touched else ""
+            return _failed(f"snapshot delete{done}", err)
         self._forget(record, plan.victims)
         return Result.ok()
 
     def _forget(self, record: _DomainRecord, victims: Sequence[str]) -> None:
         """Drop the records of deleted snapshots (re-parenting, moving current up)."""
-        domain = self.domain(record.spec.name)
-        assert domain is not None
+        domain = Domain(record.spec, DomainState.SHUTOFF, dict(record.active),
+                        dict(record.snapshots), record.current)
         remaining = forget(domain, victims)
         record.snapshots = dict(remaining.snapshots)
         record.current = remaining.current
 
-    def _discard(self, record: _DomainRecord, discard: Discard) -> None:
+    def _discard(self, record: _DomainRecord, discard: Discard, touched: list[str]) -> None:
+        """Remove one snapshot's data; ``touched`` names each part as it is being removed."""
         if discard.tagged and record.monitor is not None:
+            touched.extend(f"tag {discard.name} in {path}" for path in discard.tagged)
             record.monitor.delvm(discard.name)  # once: delvm acts on every disk
         else:
             for path in discard.tagged:
+                touched.append(f"tag {discard.name} in {path}")
                 self.images.snapshot_delete(path, discard.name)
         for commit in discard.commits:
+            touched.append(f"overlay {commit.overlay} (committed into {commit.frozen})")
             if record.monitor is not None:
                 record.monitor.commit(commit.target)
             else:
                 self.images.commit(commit.overlay)
-            self.images.remove(commit.overlay)
             record.active[commit.target] = commit.frozen
+            self.images.remove(commit.overlay)
         if discard.memory_file is not None:
+            touched.append(f"memory file {discard.memory_file}")
             self._remove_file(discard.memory_file)
             self.memory_files.discard(discard.memory_file)
 
