@@ -6,8 +6,12 @@ import argparse
 import json
 from pathlib import Path
 
-from ..adapters.registry import load_adapter
+from ..adapters.fake import FakeAdapter
+from ..adapters.protocol import Adapter
+from ..adapters.registry import adapter_class, load_adapter
+from ..errors import AdapterError
 from ..explorer import explore
+from ..fakes.faults import parse_fault_plan
 from ..model.profile import parse_cell_key
 from ..profiles import load_profile
 from ..reporting import ConsoleReporter
@@ -17,6 +21,7 @@ EXAMPLE = """examples:
   snaporacle explore --adapter fake --profile libvirt-current --examples 200 --steps 40 \\
       --seed 1 --report-json report.json
   snaporacle explore --adapter libvirt --uri test:///default --profile libvirt-9.0-test
+  snaporacle explore --faults random:0.05 --examples 100 --seed 3
 """
 
 #: Where divergences are saved unless --save-traces says otherwise.
@@ -40,19 +45,46 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                              " (repeatable; for looking past a known bug)")
     parser.add_argument("--no-sweep", action="store_true",
                         help="do not run the cells the random runs missed")
+    parser.add_argument(
+        "--faults", metavar="PLAN", type=_fault_spec,
+        help="inject backend faults (fake adapter): random:RATE, then optional before|after and "
+        "verbs, comma-separated, e.g. random:0.05 or random:0.2,after,transaction; seeded by "
+        "--seed; a failed step is checked against the driver's promise on failure",
+    )
     parser.set_defaults(run=run)
+
+
+def _fault_spec(spec: str) -> str:
+    try:
+        parse_fault_plan(spec, 0)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return spec
+
+
+def _load(args: argparse.Namespace) -> Adapter:
+    if not args.faults:
+        return load_adapter(args.adapter, uri=args.uri, profile=args.profile)
+    faults = parse_fault_plan(args.faults, args.seed if args.seed is not None else 0)
+    if not issubclass(adapter_class(args.adapter), FakeAdapter):
+        raise AdapterError(
+            f"--faults injects faults into the fake backends: use --adapter fake (or an adapter "
+            f"built on FakeAdapter), not {args.adapter!r}"
+        )
+    return load_adapter(args.adapter, uri=args.uri, profile=args.profile, faults=faults)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the exploration; exit status 1 when a divergence is found."""
     exclude = frozenset(parse_cell_key(key) for key in args.exclude_cell)
-    adapter = load_adapter(args.adapter, uri=args.uri, profile=args.profile)
+    adapter = _load(args)
     profile_name = args.profile or adapter.capabilities.profile
     profile = load_profile(profile_name)
     try:
         result = explore(
             adapter, profile, examples=args.examples, steps=args.steps, seed=args.seed,
             reporter=ConsoleReporter(), sweep=not args.no_sweep, exclude=exclude,
+            allow_failures=bool(args.faults),
         )
     finally:
         adapter.close()
