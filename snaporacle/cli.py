@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .errors import SnaporacleError
 
-COMMANDS = ("table", "decide", "xml", "explore", "replay", "profile")
+COMMANDS = ("table", "decide", "xml", "explore", "replay", "profile", "report")
 
 
 class _Parser(argparse.ArgumentParser):
