@@ -8,10 +8,13 @@ from pathlib import Path
 
 from ..adapters.registry import load_adapter
 from ..explorer import explore
+from ..junit import explore_cases
 from ..model.profile import parse_cell_key
 from ..profiles import load_profile
 from ..reporting import ConsoleReporter
+from ..summary import explore_markdown
 from ..traces import save_divergence
+from .ci import add_ci_options, check_ci_paths, write_ci_files
 
 EXAMPLE = """examples:
   snaporacle explore --adapter fake --profile libvirt-current --examples 200 --steps 40 \\
@@ -40,11 +43,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                              " (repeatable; for looking past a known bug)")
     parser.add_argument("--no-sweep", action="store_true",
                         help="do not run the cells the random runs missed")
+    add_ci_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the exploration; exit status 1 when a divergence is found."""
+    check_ci_paths(args)
     exclude = frozenset(parse_cell_key(key) for key in args.exclude_cell)
     adapter = load_adapter(args.adapter, uri=args.uri, profile=args.profile)
     profile_name = args.profile or adapter.capabilities.profile
@@ -66,6 +71,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"divergence saved: {path}")
     if args.report_json:
         args.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_ci_files(
+        args,
+        f"explore.{adapter.name}.{profile.name}",
+        explore_cases(report, f"explore.{adapter.name}.{profile.name}"),
+        result.seconds,
+        lambda: explore_markdown(report, adapter.name, profile.name),
+    )
     print(
         f"{report['steps_run']} steps in {report['examples_run']} examples, "
         f"{len(report['cells_covered'])}/64 cells, {len(saved)} divergence(s), "

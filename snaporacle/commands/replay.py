@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from ..adapters.registry import load_adapter
+from ..junit import replay_cases
 from ..profiles import load_profile
 from ..replay import corpus_files, replay_file
+from ..summary import replay_markdown
+from .ci import add_ci_options, check_ci_paths, write_ci_files
 
 EXAMPLE = """examples:
   snaporacle replay corpus/traces corpus/profiles/libvirt-current.toml --adapter fake
@@ -22,17 +26,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--adapter", default="fake", help="registered name or pkg.module:Class")
     parser.add_argument("--uri", help="driver URI for adapters that take one")
     parser.add_argument("--profile", help="profile for traces (default: the trace's own)")
+    add_ci_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Replay every file; exit status 1 on any divergence."""
+    check_ci_paths(args)
     adapter = load_adapter(args.adapter, uri=args.uri, profile=args.profile)
     profile = load_profile(args.profile) if args.profile else None
     failed = 0
+    outcomes, seconds = [], []
+    start = time.perf_counter()
     try:
         for path in corpus_files(args.paths):
+            began = time.perf_counter()
             outcome = replay_file(adapter, path, profile)
+            outcomes.append(outcome)
+            seconds.append(time.perf_counter() - began)
             status = "ok" if outcome.ok else "DIVERGED"
             print(f"{status:8} {outcome.kind:7} {outcome.checked:3} checked  {path}")
             if outcome.divergence is not None:
@@ -44,4 +55,6 @@ def run(args: argparse.Namespace) -> int:
                 print(f"         {problem}")
     finally:
         adapter.close()
+    write_ci_files(args, f"replay.{adapter.name}", replay_cases(outcomes, seconds),
+                   time.perf_counter() - start, lambda: replay_markdown(outcomes, adapter.name))
     return 1 if failed else 0
