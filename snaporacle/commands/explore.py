@@ -17,9 +17,13 @@ from ..traces import save_divergence
 from .ci import add_ci_options, check_ci_paths, write_ci_files
 
 EXAMPLE = """examples:
-  snaporacle explore --adapter fake --profile libvirt-current --examples 200 --steps 40 \\
+  snaporacle explore --adapter fake --profile libvirt-current --examples 20 --steps 10 \\
       --seed 1 --report-json report.json
-  snaporacle explore --adapter libvirt --uri test:///default --profile libvirt-9.0-test
+  snaporacle explore --examples 10 --steps 10 --junit-xml explore.xml --summary-markdown summary.md
+
+On real libvirt: --adapter libvirt --uri test:///default, or --uri qemu:///embed with
+--profile libvirt-9.0-qemu-embed. Exit status 1 on a divergence; its minimal trace is saved
+under --save-traces and shown with the expected and actual result of every step.
 """
 
 #: Where divergences are saved unless --save-traces says otherwise.

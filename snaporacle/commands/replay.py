@@ -15,7 +15,10 @@ from .ci import add_ci_options, check_ci_paths, write_ci_files
 
 EXAMPLE = """examples:
   snaporacle replay corpus/traces corpus/profiles/libvirt-current.toml --adapter fake
-  snaporacle replay corpus/xml/manifest.toml
+  snaporacle replay corpus/xml/manifest.toml --junit-xml replay.xml --summary-markdown summary.md
+  snaporacle replay corpus/profiles/plan-1.0.1.toml   # exits 1: the fake follows libvirt-current
+
+Exit status 1 on any divergence (or a wrong XML case).
 """
 
 
