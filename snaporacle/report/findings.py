@@ -112,15 +112,13 @@ def parse_findings(text: str, source: str = "<findings>") -> tuple[Finding, ...]
                 f"{where}: unknown key(s) {', '.join(sorted(unknown))}; "
                 f"valid: {', '.join(sorted(_FINDING_KEYS))}"
             )
+        texts = {key: str(_text(entry, key, where)) for key in ("id", "title", "trace", "impact")}
         versions = entry.get("versions")
         if not isinstance(versions, list) or not versions:
             raise CorpusError(f"{where}: needs at least one [[findings.versions]] table")
         findings.append(
             Finding(
-                id=str(_text(entry, "id", where)),
-                title=str(_text(entry, "title", where)),
-                trace=str(_text(entry, "trace", where)),
-                impact=str(_text(entry, "impact", where)),
+                **texts,
                 versions=tuple(_version(v, f"{where}, version {i}") for i, v in
                                enumerate(versions, start=1)),
             )
