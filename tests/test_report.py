@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -155,3 +156,40 @@ def test_the_templates_ship_in_the_wheel() -> None:
     assert files
     for name in files:
         assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name
+
+
+def test_observed_runs_give_the_findings_their_actual_results(tmp_path: Path) -> None:
+    findings = load_findings(ROOT / "corpus" / "findings.toml")
+    page = _report(tmp_path)
+    for finding in findings:
+        for version in finding.versions:
+            if version.observed:
+                recorded = json.loads((ROOT / "corpus" / version.observed).read_text())
+                assert recorded["version"] == 1 and all("actual" in s for s in recorded["steps"])
+        if any(v.observed for v in finding.versions):
+            article = page.split(f'id="finding-{finding.id}"', 1)[1].split("</article>", 1)[0]
+            assert "actual results\n      from libvirt" in article, finding.id
+            assert article.count('<span class="outcome outcome-') > len(
+                load_trace(ROOT / "corpus" / "traces" / finding.trace, "/r").steps)
+
+
+def test_replay_record_writes_each_run_as_a_trace(tmp_path: Path) -> None:
+    trace = ROOT / "corpus" / "traces" / "revert-internal-after-external-offline.json"
+    assert main(["replay", str(trace), "--record", str(tmp_path)]) == 0
+    recorded = tmp_path / trace.name
+    document = json.loads(recorded.read_text())
+    assert document["adapter"] == "fake" and document["profile"] == "libvirt-9.0-qemu-embed"
+    assert document["differences"] == []
+    steps = document["steps"]
+    assert len(steps) == len(load_trace(trace, "/r").steps)
+    assert all({"op", "expected", "actual"} <= set(step) for step in steps)
+    assert "${ROOT}" in json.dumps(steps[0]["op"])
+    assert main(["replay", str(recorded)]) == 0  # the record replays as a trace
+
+
+def test_replay_record_needs_an_existing_folder(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    trace = ROOT / "corpus" / "traces" / "revert-internal-after-external-offline.json"
+    assert main(["replay", str(trace), "--record", str(tmp_path / "missing")]) == 1
+    assert "--record" in capsys.readouterr().err
+    assert not (tmp_path / "missing").exists()

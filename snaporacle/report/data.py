@@ -121,7 +121,8 @@ def finding_view(finding: Finding, traces: Path, corpus: Path) -> dict[str, Any]
             for v in finding.versions
         ],
         "steps": [
-            {"number": s.number, "op": s.op, "expected": s.expected, "actual": s.actual}
+            {"number": s.number, "op": s.op, "expected": s.expected, "actual": s.actual,
+             "missing": s.missing}
             for s in drawn.steps
         ],
     }

@@ -60,6 +60,8 @@ class DrawnStep:
     op: dict[str, Any]
     expected: dict[str, Any]
     actual: dict[str, Any] | None
+    #: why there is no actual result, when there is none
+    missing: str = ""
 
 
 def _text(data: dict[str, Any], key: str, where: str, required: bool = True) -> str | None:
@@ -199,12 +201,14 @@ def draw_trace(path: Path, recorded: Path | None = None, observed_on: str | None
     actuals: list[dict[str, Any] | None] = [
         step.get("actual") if isinstance(step, dict) else None for step in recorded_steps
     ]
+    stopped = f"not run: the replay stopped at step {len(actuals)}" if actuals else "not recorded"
     steps = tuple(
         DrawnStep(
             number=number,
             op=_shown(op_to_json(op)),
             expected=_shown(result.as_json()),
             actual=actuals[number - 1] if number <= len(actuals) else None,
+            missing="" if number <= len(actuals) else stopped,
         )
         for number, (op, result) in enumerate(zip(trace.steps, expected, strict=True), start=1)
     )
