@@ -7,6 +7,7 @@ cells and which operations were hit, and the divergence side by side.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -224,15 +225,37 @@ class ConsoleReporter:
     def run_finished(self, result: ExploreResult) -> None:
         """Show the coverage tables."""
         self.progress.stop()
-        self._show(coverage_table(result.coverage.cells))
-        ops = Table(title="operations")
-        ops.add_column("operation")
-        ops.add_column("steps", justify="right")
-        for kind, count in sorted(result.coverage.ops.items()):
-            ops.add_row(kind, str(count))
-        self._show(ops)
-        self._say(
-            f"{result.coverage.examples} examples, {result.coverage.steps} steps, "
-            f"{len(result.swept)} cells swept, {len(result.divergences)} divergence(s), "
-            f"{result.seconds:.1f} s"
-        )
+        for table in run_tables(result):
+            self._show(table)
+        self._say(run_totals(result))
+
+
+def run_tables(result: ExploreResult) -> list[Table]:
+    """The tables that end a run: the cells covered and the operations."""
+    ops = Table(title="operations")
+    ops.add_column("operation")
+    ops.add_column("steps", justify="right")
+    for kind, count in sorted(result.coverage.ops.items()):
+        ops.add_row(kind, str(count))
+    return [coverage_table(result.coverage.cells), ops]
+
+
+def run_totals(result: ExploreResult) -> str:
+    """The line that ends a run."""
+    return (
+        f"{result.coverage.examples} examples, {result.coverage.steps} steps, "
+        f"{len(result.swept)} cells swept, {len(result.divergences)} divergence(s), "
+        f"{result.seconds:.1f} s"
+    )
+
+
+def summary_svg(result: ExploreResult, title: str) -> str:
+    """The end of a run (its tables and totals) as an SVG picture drawn by rich, for a job
+    summary or an artifact."""
+    tables = run_tables(result)
+    width = max(log_width(table) for table in tables)
+    console = Console(record=True, file=io.StringIO(), width=max(width, len(run_totals(result))))
+    for table in tables:
+        console.print(table)
+    console.print(run_totals(result), markup=False, highlight=False)
+    return console.export_svg(title=title)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from junitparser import Failure, JUnitXml, Skipped
+from lxml import etree
 
 from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.cli import main
@@ -51,11 +52,15 @@ def _status(case) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_explore_junit_has_one_passing_case_per_cell(tmp_path: Path) -> None:
-    junit, summary = tmp_path / "explore.xml", tmp_path / "summary.md"
+    junit, summary, svg = tmp_path / "explore.xml", tmp_path / "summary.md", tmp_path / "s.svg"
     status = main(["explore", "--examples", "5", "--steps", "10", "--seed", "2",
-                   "--save-traces", str(tmp_path / "traces"),
+                   "--save-traces", str(tmp_path / "traces"), "--summary-svg", str(svg),
                    "--junit-xml", str(junit), "--summary-markdown", str(summary)])
     assert status == 0
+    picture = etree.fromstring(svg.read_bytes())
+    assert picture.tag == "{http://www.w3.org/2000/svg}svg"
+    drawn = "".join(picture.itertext()).replace("\xa0", " ")
+    assert "table cells covered: 64/64" in drawn and "0 divergence(s)" in drawn
     cases = _cases(junit)
     assert [case.name for case in cases] == CELL_KEYS
     assert {_status(case) for case in cases} == {"passed"}

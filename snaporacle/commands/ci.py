@@ -20,10 +20,13 @@ def add_ci_options(parser: argparse.ArgumentParser) -> None:
                         help="write a Markdown job summary here (default: none)")
 
 
-def check_ci_paths(args: argparse.Namespace) -> None:
-    """Refuse, before anything runs, an output path whose folder does not exist."""
-    for option, path in (("--junit-xml", args.junit_xml),
-                         ("--summary-markdown", args.summary_markdown)):
+def check_ci_paths(args: argparse.Namespace, svg: bool = False) -> None:
+    """Refuse, before anything runs, an output path whose folder does not exist (``svg``: the
+    command has ``--summary-svg`` too)."""
+    paths = [("--junit-xml", args.junit_xml), ("--summary-markdown", args.summary_markdown)]
+    if svg:
+        paths.append(("--summary-svg", args.summary_svg))
+    for option, path in paths:
         if path is not None and not path.parent.is_dir():
             raise CorpusError(f"{option} {path}: no folder {path.parent}; create it first")
 

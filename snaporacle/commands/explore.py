@@ -8,10 +8,10 @@ from pathlib import Path
 
 from ..adapters.registry import load_adapter
 from ..explorer import explore
-from ..junit import explore_cases
+from ..junit import explore_cases, write_text
 from ..model.profile import parse_cell_key
 from ..profiles import load_profile
-from ..reporting import ConsoleReporter
+from ..reporting import ConsoleReporter, summary_svg
 from ..summary import explore_markdown
 from ..traces import save_divergence
 from .ci import add_ci_options, check_ci_paths, write_ci_files
@@ -20,6 +20,7 @@ EXAMPLE = """examples:
   snaporacle explore --adapter fake --profile libvirt-current --examples 20 --steps 10 \\
       --seed 1 --report-json report.json
   snaporacle explore --examples 10 --steps 10 --junit-xml explore.xml --summary-markdown summary.md
+  snaporacle explore --examples 10 --steps 10 --seed 2 --summary-svg explore.svg
 
 On real libvirt: --adapter libvirt --uri test:///default, or --uri qemu:///embed with
 --profile libvirt-9.0-qemu-embed. Exit status 1 on a divergence; its minimal trace is saved
@@ -48,12 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--no-sweep", action="store_true",
                         help="do not run the cells the random runs missed")
     add_ci_options(parser)
+    parser.add_argument("--summary-svg", type=Path, metavar="PATH",
+                        help="save the final tables as an SVG picture (default: none)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the exploration; exit status 1 when a divergence is found."""
-    check_ci_paths(args)
+    check_ci_paths(args, svg=True)
     exclude = frozenset(parse_cell_key(key) for key in args.exclude_cell)
     adapter = load_adapter(args.adapter, uri=args.uri, profile=args.profile)
     profile_name = args.profile or adapter.capabilities.profile
@@ -82,6 +85,10 @@ def run(args: argparse.Namespace) -> int:
         result.seconds,
         lambda: explore_markdown(report, adapter.name, profile.name),
     )
+    if args.summary_svg is not None:
+        write_text(args.summary_svg,
+                   summary_svg(result, f"snaporacle explore: {adapter.name}, {profile.name}"),
+                   "SVG summary")
     print(
         f"{report['steps_run']} steps in {report['examples_run']} examples, "
         f"{len(report['cells_covered'])}/64 cells, {len(saved)} divergence(s), "
