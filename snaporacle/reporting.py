@@ -8,6 +8,7 @@ cells and which operations were hit, and the divergence side by side.
 from __future__ import annotations
 
 import io
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
@@ -134,7 +135,9 @@ class ConsoleReporter:
 
     On a terminal the progress is a rich bar. Elsewhere (a CI log, a pipe) a bar would print
     nothing until the end, so a plain line says how far the run is every ``interval`` seconds,
-    and the final tables are as wide as they need, not wrapped at 80 columns.
+    and the final tables are as wide as they need, not wrapped at 80 columns. The lines come on
+    events (steps, examples) and, with ``watch``, from a thread that keeps the pace while no event
+    comes (a divergence being cut down by replay, a slow reset); :meth:`close` stops it.
     """
 
     def __init__(
@@ -142,11 +145,18 @@ class ConsoleReporter:
         console: Console | None = None,
         interval: float = PROGRESS_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        watch: bool = True,
     ) -> None:
         self.console = console or Console(stderr=True)
         self.live = self.console.is_terminal
         self.interval = interval
         self.clock = clock
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.watcher = (
+            threading.Thread(target=self._watch, name="snaporacle-progress", daemon=True)
+            if watch and not self.live else None
+        )
         self.progress = Progress(
             TextColumn("[bold]exploring"),
             BarColumn(),
@@ -176,6 +186,18 @@ class ConsoleReporter:
             self._say(f"exploring: {examples} examples of up to {steps} steps, then the cells "
                       "they missed; a progress line every "
                       f"{self.interval:g} s")
+            if self.watcher is not None:
+                self.watcher.start()
+
+    def _watch(self) -> None:
+        while not self.done.wait(self.interval / 4):
+            self._tick()
+
+    def close(self) -> None:
+        """Stop the progress lines (the run is over or was interrupted)."""
+        self.done.set()
+        if self.watcher is not None and self.watcher.is_alive():
+            self.watcher.join()
 
     def example_started(self, number: int) -> None:
         """Advance the bar."""
@@ -196,16 +218,19 @@ class ConsoleReporter:
             self.progress.update(self.task, steps=self.steps, cells=len(self.cells))
 
     def _tick(self) -> None:
-        now = self.clock()
-        if now < self.next_line:
-            return
-        while self.next_line <= now:
-            self.next_line += self.interval
-        example = min(self.example, self.examples) if self.examples else self.example
-        self._say(
-            f"[{now - self.started:5.0f} s] example {example}/{self.examples}, "
-            f"{self.steps} steps, {len(self.cells)}/64 cells"
-        )
+        with self.lock:
+            if self.done.is_set():
+                return
+            now = self.clock()
+            if now < self.next_line:
+                return
+            while self.next_line <= now:
+                self.next_line += self.interval
+            example = min(self.example, self.examples) if self.examples else self.example
+            self._say(
+                f"[{now - self.started:5.0f} s] example {example}/{self.examples}, "
+                f"{self.steps} steps, {len(self.cells)}/64 cells"
+            )
 
     def _say(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -224,6 +249,7 @@ class ConsoleReporter:
 
     def run_finished(self, result: ExploreResult) -> None:
         """Show the coverage tables."""
+        self.close()
         self.progress.stop()
         for table in run_tables(result):
             self._show(table)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import time
 
 from rich.console import Console
 
@@ -29,7 +30,8 @@ class Clock:
 def _run(interval: float) -> tuple[str, Clock]:
     out = io.StringIO()
     clock = Clock()
-    reporter = ConsoleReporter(Console(file=out, force_terminal=False, width=80), interval, clock)
+    reporter = ConsoleReporter(Console(file=out, force_terminal=False, width=80), interval, clock,
+                               watch=False)
     assert not reporter.live
     explore(FakeAdapter(), load_profile("libvirt-current"), examples=20, steps=10, seed=3,
             reporter=reporter)
@@ -58,3 +60,19 @@ def test_tables_are_not_wrapped_at_80_columns_in_a_log() -> None:
     assert len(rows[0]) == 81
     assert "examples, " in text.splitlines()[-1] and "divergence(s)" in text.splitlines()[-1]
     assert not re.search(r"^\[\s*\d+ s\]", text, re.MULTILINE)  # the interval never passed
+
+
+def test_a_watcher_keeps_the_pace_while_no_event_comes() -> None:
+    out = io.StringIO()
+    reporter = ConsoleReporter(Console(file=out, force_terminal=False), interval=0.05)
+    reporter.run_started(3, 5)
+    assert reporter.watcher is not None
+    deadline = time.monotonic() + 30
+    while out.getvalue().count("] example 0/3") < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # no event at all: only the watcher can print
+    reporter.close()
+    assert out.getvalue().count("] example 0/3, 0 steps, 0/64 cells") >= 2
+    assert not reporter.watcher.is_alive()
+    printed = out.getvalue()
+    time.sleep(0.2)
+    assert out.getvalue() == printed  # closed: no more lines

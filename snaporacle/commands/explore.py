@@ -61,12 +61,14 @@ def run(args: argparse.Namespace) -> int:
     adapter = load_adapter(args.adapter, uri=args.uri, profile=args.profile)
     profile_name = args.profile or adapter.capabilities.profile
     profile = load_profile(profile_name)
+    reporter = ConsoleReporter()
     try:
         result = explore(
             adapter, profile, examples=args.examples, steps=args.steps, seed=args.seed,
-            reporter=ConsoleReporter(), sweep=not args.no_sweep, exclude=exclude,
+            reporter=reporter, sweep=not args.no_sweep, exclude=exclude,
         )
     finally:
+        reporter.close()
         adapter.close()
     report = result.as_json(args.examples, args.steps)
     saved = [
