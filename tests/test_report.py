@@ -193,3 +193,11 @@ def test_replay_record_needs_an_existing_folder(tmp_path: Path,
     assert main(["replay", str(trace), "--record", str(tmp_path / "missing")]) == 1
     assert "--record" in capsys.readouterr().err
     assert not (tmp_path / "missing").exists()
+
+
+def test_every_finding_trace_is_in_the_findings_file() -> None:
+    listed = {f.trace for f in load_findings(ROOT / "corpus" / "findings.toml")}
+    marked = {path.name for path in (ROOT / "corpus" / "traces").glob("*.json")
+              if "finding" in json.loads(path.read_text())}
+    assert marked <= listed, f"add these to corpus/findings.toml: {sorted(marked - listed)}"
+    assert all((ROOT / "corpus" / "traces" / name).is_file() for name in listed)
