@@ -14,14 +14,36 @@ from collections.abc import Sequence
 
 from .errors import SnaporacleError
 
-COMMANDS = ("table", "decide", "xml", "explore", "replay", "profile")
+COMMANDS = ("table", "decide", "xml", "explore", "replay", "profile", "report")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' line breaks, and ends each option's help with its default unless the
+    help already says it (``off`` for a flag, ``none`` when there is none, ``required``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if not action.option_strings or action.default is argparse.SUPPRESS:
+            return text
+        if "(default" in text or "default:" in text:
+            return text
+        if action.required:
+            return f"{text} (required)"
+        default = action.default
+        if default is None or default in ([], ()):
+            shown = "none"
+        elif default is False and action.nargs == 0:
+            shown = "off"
+        else:
+            shown = str(default).replace("%", "%%")
+        return f"{text} (default: {shown})"
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose help keeps the examples' line breaks."""
+    """An argument parser with :class:`HelpFormatter`, for every command and sub-command."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs["formatter_class"] = HelpFormatter
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
 

@@ -82,13 +82,31 @@ class Coverage:
     ops: Counter[str] = attrs.field(factory=Counter)
     steps: int = 0
     examples: int = 0
+    #: how often each cell was reached, by the outcome the adapter gave
+    cell_outcomes: Counter[tuple[Cell, str]] = attrs.field(factory=Counter)
 
-    def record(self, op: Op, cell: Cell | None) -> None:
-        """Count one step."""
+    def record(self, op: Op, cell: Cell | None, outcome: str | None = None) -> None:
+        """Count one step (``outcome``: the adapter's outcome class for a create in ``cell``)."""
         self.steps += 1
         self.ops[op.kind] += 1
         if cell is not None:
             self.cells.add(cell)
+            if outcome is not None:
+                self.cell_outcomes[cell, outcome] += 1
+
+    def cells_json(self) -> list[dict[str, Any]]:
+        """Each cell reached, in table order, with its outcome classes and how often."""
+        return [
+            {
+                **cell.as_json(),
+                "outcomes": dict(sorted(
+                    (outcome, count) for (hit, outcome), count in self.cell_outcomes.items()
+                    if hit == cell
+                )),
+            }
+            for cell in ALL_CELLS
+            if cell in self.cells
+        ]
 
 
 def _flags(draw: Any, options: tuple[Any, ...], empty: Any) -> Any:
@@ -149,10 +167,11 @@ def machine_for(
             try:
                 _, cell = lockstep.step(op)
             except Divergence as divergence:
-                coverage.record(op, divergence.cell)
-                reporter.step(op, divergence.trace[-1].actual, divergence.cell)
+                actual = divergence.trace[-1].actual
+                coverage.record(op, divergence.cell, actual.outcome.value)
+                reporter.step(op, actual, divergence.cell)
                 raise
-            coverage.record(op, cell)
+            coverage.record(op, cell, lockstep.trace[-1].actual.outcome.value)
             reporter.step(op, lockstep.trace[-1].actual, cell)
 
         def state(self) -> DomainState:
@@ -266,6 +285,7 @@ class ExploreResult:
             "seconds": round(self.seconds, 3),
             "cells_covered": [c.as_json() for c in ALL_CELLS if c in self.coverage.cells],
             "cells_swept": [c.as_json() for c in self.swept],
+            "cells": self.coverage.cells_json(),
             "operations": dict(sorted(self.coverage.ops.items())),
             "divergences": [d.as_json() for d in self.divergences],
         }
@@ -294,7 +314,7 @@ def sweep_cells(
                 _, hit = lockstep.step(op)
             except Divergence as divergence:
                 return divergence
-            coverage.record(op, hit)
+            coverage.record(op, hit, lockstep.trace[-1].actual.outcome.value)
             reporter.step(op, lockstep.trace[-1].actual, hit)
     lockstep.reset()
     return None

@@ -20,7 +20,7 @@ from .adapters.protocol import Adapter
 from .corpus_xml import CaseMode, XmlCase, load_manifest
 from .errors import CorpusError, SnapshotXMLError
 from .explorer import Coverage, sweep_cells
-from .lockstep import Divergence, Lockstep
+from .lockstep import Divergence, Lockstep, Step
 from .model.profile import ALL_CELLS, Profile, parse_profile
 from .model.snapshot_xml import reformat_snapshot
 from .profiles import load_profile
@@ -37,6 +37,9 @@ class ReplayOutcome:
     checked: int
     divergence: Divergence | None = None
     problems: tuple[str, ...] = ()
+    #: a trace's steps as run, with the expected and actual result of each, and its profile
+    steps: tuple[Step, ...] = ()
+    profile: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -83,8 +86,10 @@ def replay_file(adapter: Adapter, path: Path, profile: Profile | None) -> Replay
             for op in trace.steps:
                 lockstep.step(op)
         except Divergence as divergence:
-            return ReplayOutcome(path, kind, len(lockstep.trace), divergence)
-        return ReplayOutcome(path, kind, len(trace.steps))
+            return ReplayOutcome(path, kind, len(lockstep.trace), divergence,
+                                 steps=tuple(lockstep.trace), profile=chosen.name)
+        return ReplayOutcome(path, kind, len(trace.steps), steps=tuple(lockstep.trace),
+                             profile=chosen.name)
     if kind == "profile":
         cells_profile = parse_profile(path.read_text(encoding="utf-8"), str(path))
         found = sweep_cells(adapter, cells_profile, list(ALL_CELLS), Coverage(), NullReporter())

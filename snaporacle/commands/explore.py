@@ -12,16 +12,24 @@ from ..adapters.registry import adapter_class, load_adapter
 from ..errors import AdapterError
 from ..explorer import explore
 from ..fakes.faults import parse_fault_plan
+from ..junit import explore_cases, write_text
 from ..model.profile import parse_cell_key
 from ..profiles import load_profile
-from ..reporting import ConsoleReporter
+from ..reporting import ConsoleReporter, summary_svg
+from ..summary import explore_markdown
 from ..traces import save_divergence
+from .ci import add_ci_options, check_ci_paths, write_ci_files
 
 EXAMPLE = """examples:
-  snaporacle explore --adapter fake --profile libvirt-current --examples 200 --steps 40 \\
+  snaporacle explore --adapter fake --profile libvirt-current --examples 20 --steps 10 \\
       --seed 1 --report-json report.json
-  snaporacle explore --adapter libvirt --uri test:///default --profile libvirt-9.0-test
-  snaporacle explore --faults random:0.05 --examples 100 --seed 3
+  snaporacle explore --examples 10 --steps 10 --junit-xml explore.xml --summary-markdown summary.md
+  snaporacle explore --examples 10 --steps 10 --seed 2 --summary-svg explore.svg
+  snaporacle explore --faults random:0.05 --examples 10 --steps 10 --seed 3
+
+On real libvirt: --adapter libvirt --uri test:///default, or --uri qemu:///embed with
+--profile libvirt-9.0-qemu-embed. Exit status 1 on a divergence; its minimal trace is saved
+under --save-traces and shown with the expected and actual result of every step.
 """
 
 #: Where divergences are saved unless --save-traces says otherwise.
@@ -51,6 +59,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "verbs, comma-separated, e.g. random:0.05 or random:0.2,after,transaction; seeded by "
         "--seed; a failed step is checked against the driver's promise on failure",
     )
+    add_ci_options(parser)
+    parser.add_argument("--summary-svg", type=Path, metavar="PATH",
+                        help="save the final tables as an SVG picture (default: none)")
     parser.set_defaults(run=run)
 
 
@@ -76,17 +87,20 @@ def _load(args: argparse.Namespace) -> Adapter:
 
 def run(args: argparse.Namespace) -> int:
     """Run the exploration; exit status 1 when a divergence is found."""
+    check_ci_paths(args, svg=True)
     exclude = frozenset(parse_cell_key(key) for key in args.exclude_cell)
     adapter = _load(args)
     profile_name = args.profile or adapter.capabilities.profile
     profile = load_profile(profile_name)
+    reporter = ConsoleReporter()
     try:
         result = explore(
             adapter, profile, examples=args.examples, steps=args.steps, seed=args.seed,
-            reporter=ConsoleReporter(), sweep=not args.no_sweep, exclude=exclude,
+            reporter=reporter, sweep=not args.no_sweep, exclude=exclude,
             allow_failures=bool(args.faults),
         )
     finally:
+        reporter.close()
         adapter.close()
     report = result.as_json(args.examples, args.steps)
     saved = [
@@ -98,6 +112,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"divergence saved: {path}")
     if args.report_json:
         args.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_ci_files(
+        args,
+        f"explore.{adapter.name}.{profile.name}",
+        explore_cases(report, f"explore.{adapter.name}.{profile.name}"),
+        result.seconds,
+        lambda: explore_markdown(report, adapter.name, profile.name),
+    )
+    if args.summary_svg is not None:
+        write_text(args.summary_svg,
+                   summary_svg(result, f"snaporacle explore: {adapter.name}, {profile.name}"),
+                   "SVG summary")
     print(
         f"{report['steps_run']} steps in {report['examples_run']} examples, "
         f"{len(report['cells_covered'])}/64 cells, {len(saved)} divergence(s), "
