@@ -59,7 +59,7 @@ _EXPORTS = {
     "Outcome": "snaporacle.model.modes",
     "DomainState": "snaporacle.model.modes",
     "explore": "snaporacle.explorer",
-    "replay": "snaporacle.replay",
+    "replay": "snaporacle.corpus_replay",
     "Divergence": "snaporacle.lockstep",
     "SnaporacleError": "snaporacle.errors",
 }
@@ -134,7 +134,7 @@ if TYPE_CHECKING:
     from .model.profile import Cell, Profile
     from .model.transition import apply
     from .profiles import load_profile
-    from .replay import replay
+    from .corpus_replay import replay
 
 
 def __getattr__(name: str) -> Any:

@@ -81,7 +81,7 @@ def explore_cases(report: dict[str, Any], classname: str) -> list[Case]:
 def replay_cases(outcomes: Sequence[Any], seconds: Sequence[float]) -> list[Case]:
     """The cases of a replay: one per trace or XML manifest, one per cell of a profile file.
 
-    ``outcomes`` are :class:`snaporacle.replay.ReplayOutcome` values; ``seconds`` each one's time.
+    ``outcomes`` are :class:`snaporacle.corpus_replay.ReplayOutcome` values; ``seconds`` each one's time.
     """
     cases = []
     for outcome, elapsed in zip(outcomes, seconds, strict=True):

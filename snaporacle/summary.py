@@ -89,7 +89,7 @@ def explore_markdown(report: dict[str, Any], adapter: str, profile: str) -> str:
 def replay_markdown(outcomes: Sequence[Any], adapter: str) -> str:
     """The summary of a replay: one row per file, then each divergence.
 
-    ``outcomes`` are :class:`snaporacle.replay.ReplayOutcome` values.
+    ``outcomes`` are :class:`snaporacle.corpus_replay.ReplayOutcome` values.
     """
     failed = [o for o in outcomes if not o.ok]
     verdict = "all agree" if not failed else f"**{len(failed)} diverged**"

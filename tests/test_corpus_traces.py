@@ -9,7 +9,7 @@ import pytest
 
 from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.profiles import load_profile
-from snaporacle.replay import replay_file
+from snaporacle.corpus_replay import replay_file
 
 TRACES = sorted((Path(__file__).resolve().parents[1] / "corpus" / "traces").glob("*.json"))
 

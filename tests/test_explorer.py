@@ -15,7 +15,7 @@ from snaporacle.model.modes import DiskMode
 from snaporacle.model.profile import ALL_CELLS
 from snaporacle.profiles import load_profile
 from snaporacle.reference.driver import ReferenceDriver
-from snaporacle.replay import replay_file
+from snaporacle.corpus_replay import replay_file
 from snaporacle.traces import save_divergence
 
 PROFILE = load_profile("libvirt-current")
