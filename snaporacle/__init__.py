@@ -108,6 +108,7 @@ if TYPE_CHECKING:
     from .adapters.protocol import Adapter, Capabilities
     from .adapters.registry import load_adapter
     from .conformance import check_adapter
+    from .corpus_replay import replay
     from .errors import SnaporacleError
     from .explorer import explore
     from .lockstep import Divergence
@@ -134,7 +135,6 @@ if TYPE_CHECKING:
     from .model.profile import Cell, Profile
     from .model.transition import apply
     from .profiles import load_profile
-    from .corpus_replay import replay
 
 
 def __getattr__(name: str) -> Any:

@@ -9,13 +9,13 @@ import pytest
 
 from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.cli import main
+from snaporacle.corpus_replay import replay_file
 from snaporacle.explorer import explore
 from snaporacle.fakes.faults import FaultPlan
 from snaporacle.model.modes import DiskMode
 from snaporacle.model.profile import ALL_CELLS
 from snaporacle.profiles import load_profile
 from snaporacle.reference.driver import ReferenceDriver
-from snaporacle.corpus_replay import replay_file
 from snaporacle.traces import save_divergence
 
 PROFILE = load_profile("libvirt-current")

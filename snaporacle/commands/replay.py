@@ -9,11 +9,11 @@ from pathlib import Path
 
 from ..adapters.protocol import Adapter
 from ..adapters.registry import load_adapter
+from ..corpus_replay import ReplayOutcome, corpus_files, replay_file
 from ..errors import CorpusError
 from ..junit import replay_cases, write_text
 from ..lockstep import Divergence
 from ..profiles import corpus_path, load_profile
-from ..corpus_replay import ReplayOutcome, corpus_files, replay_file
 from ..summary import replay_markdown
 from ..traces import divergence_document
 from .ci import add_ci_options, check_ci_paths, write_ci_files
