@@ -9,15 +9,22 @@
     +-- CorpusError                      a corpus file (xml case, trace) is malformed (names file, line)
     +-- AdapterError                     an adapter cannot be found, loaded or set up
     |   +-- ComponentMissing             a real component (qemu, libvirt) is not installed
+    |   +-- EnvironmentFailure           a process under the adapter died or broke: not a finding
+    |       +-- StepTimeout              a step got no answer within its time limit (names it)
     +-- BackendError                     a backend verb failed (qemu-img, QMP, fault injection)
     |   +-- InjectedFault                a fault planned by a FaultPlan fired
     |   +-- PathOutsideSandbox           a request named a path outside the adapter's work dir
     +-- DriverError                      a driver refused an operation; carries outcome and code
 
+    KeyboardInterrupt
+    +-- Interrupted                      SIGINT or SIGTERM: the run stops and reports what it did
+
 Each message says what was wrong and how to fix it; root causes are chained with ``from``.
 """
 
 from __future__ import annotations
+
+import signal
 
 from .model.modes import Outcome
 
@@ -57,6 +64,18 @@ class ComponentMissing(AdapterError):
     """A real component is not installed; the message names the Debian or PyPI package."""
 
 
+class EnvironmentFailure(AdapterError):
+    """A process the adapter relies on (QEMU, qemu-img, libvirt) died, hung or lost its channel.
+
+    This is a fault of the machine, not of the driver under test: it is reported apart from
+    divergences, with the process's exit status and the tail of its stderr where known.
+    """
+
+
+class StepTimeout(EnvironmentFailure):
+    """A step on a real component got no answer within its time limit; the message names it."""
+
+
 class BackendError(SnaporacleError):
     """A backend verb failed."""
 
@@ -79,3 +98,20 @@ class DriverError(SnaporacleError):
         super().__init__(message)
         self.outcome = outcome
         self.error = error
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived: the run stops at once and reports what it did so far.
+
+    A ``KeyboardInterrupt``, so neither Hypothesis nor an ``except Exception`` swallows it.
+    ``signum`` is the signal; the command's exit status is ``128 + signum`` (130 or 143).
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        """The signal's name, as ``SIGTERM``."""
+        return signal.Signals(self.signum).name

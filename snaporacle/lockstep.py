@@ -12,8 +12,9 @@ from typing import Any
 
 import attrs
 
+from . import interrupts
 from .adapters.protocol import Adapter
-from .errors import SnaporacleError, SnapshotXMLError
+from .errors import EnvironmentFailure, SnaporacleError, SnapshotXMLError
 from .model.decide import cell_of
 from .model.flags import check_create_flags
 from .model.invariants import observation_problems
@@ -145,7 +146,11 @@ class Lockstep:
         self.trace = []
 
     def step(self, op: Op) -> tuple[Result, Cell | None]:
-        """Apply ``op`` to both sides and compare; returns the result and the cell it hit."""
+        """Apply ``op`` to both sides and compare; returns the result and the cell it hit.
+
+        Before the step, a pending SIGINT/SIGTERM stops the run (:func:`interrupts.check`).
+        """
+        interrupts.check()
         cell = request_cell(self.world, op, self.profile) if isinstance(op, CreateSnapshot) else None
         world, expected = apply(self.world, op, self.profile)
         actual = self.adapter.apply(op)
@@ -160,6 +165,8 @@ class Lockstep:
         if not differences:
             try:
                 seen = self.adapter.observe()
+            except EnvironmentFailure:
+                raise
             except SnaporacleError as err:
                 differences = [f"observe failed after {op.kind}: {err}"]
             else:

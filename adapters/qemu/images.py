@@ -13,7 +13,7 @@ import json
 import os
 import re
 
-from ...backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo
+from ...backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo, check_tag
 from ...errors import BackendError
 from ...sandbox import inside
 from .process import binary, run
@@ -63,18 +63,21 @@ class QemuImageTool:
     def snapshot_create(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -c tag path``."""
         self._start("snapshot_create", path, tag)
+        check_tag("snapshot_create", tag)
         run("snapshot_create", [self._img, "snapshot", "-c", tag,
                                 self._path("snapshot_create", path)])
 
     def snapshot_apply(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -a tag path``."""
         self._start("snapshot_apply", path, tag)
+        check_tag("snapshot_apply", tag)
         run("snapshot_apply", [self._img, "snapshot", "-a", tag,
                                self._path("snapshot_apply", path)])
 
     def snapshot_delete(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -d tag path``."""
         self._start("snapshot_delete", path, tag)
+        check_tag("snapshot_delete", tag)
         run("snapshot_delete", [self._img, "snapshot", "-d", tag,
                                 self._path("snapshot_delete", path)])
 
