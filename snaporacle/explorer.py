@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import attrs
 import hypothesis
+import hypothesis.errors
 import hypothesis.reporting
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
@@ -398,6 +399,13 @@ def explore(
                     reporter.divergence(coverage.first_divergence)
             except _EnvironmentBroke as broke:
                 failures.append(broke.report)
+            except hypothesis.errors.Flaky:
+                if coverage.first_divergence is None:
+                    raise
+                first = coverage.first_divergence  # it did not happen again: report it as found
+                note = "this divergence did not happen again when Hypothesis replayed it"
+                divergences.append(Divergence(first.trace, [*first.differences, note], first.cell))
+                reporter.divergence(divergences[-1])
             if sweep and not (divergences or failures or stopped):
                 swept = [
                     cell

@@ -24,6 +24,7 @@ Known behaviours of QEMU 7.2 this module handles:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -400,8 +401,17 @@ class QemuLauncher:
         try:
             qmp = Qmp(sock, name, self._qmp_timeout)
         except (QMPError, OSError, EOFError, TimeoutError) as error:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(1.0)  # QEMU that refuses its arguments exits at once
+            code = proc.returncode  # None: running but not answering
             proc.kill()
             stop(proc)
+            if code is None or code < 0:
+                how = "not answering" if code is None else exit_text(code)
+                raise EnvironmentFailure(
+                    f"launch: QEMU for domain {name} was {how} as it started"
+                    + (f": {_tail(err)}" if _tail(err) else "")
+                ) from error
             raise BackendError(
                 f"launch: QEMU for domain {name} did not start: {_tail(err) or error}"
             ) from error
