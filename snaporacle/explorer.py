@@ -390,6 +390,9 @@ def explore(
                     shortest = minimize(adapter, profile, divergence, allow_failures)
                 except Interrupted as stop:
                     stopped, shortest = stop, divergence
+                except EnvironmentFailure as failure:
+                    failures.append(EnvironmentReport("minimize", str(failure)))
+                    shortest = divergence
                 divergences.append(shortest)
                 reporter.divergence(shortest)
             except Interrupted as stop:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,11 +11,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 
 from snaporacle import interrupts, workdirs
+from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.adapters.qemu.process import run
+from snaporacle.cli import main
 from snaporacle.errors import AdapterError, EnvironmentFailure, Interrupted, StepTimeout
+from snaporacle.model.ops import ListSnapshots, Op, Result
 
 # -- one-shot tools ----------------------------------------------------------------------------
 
@@ -94,3 +99,39 @@ def test_a_failed_libvirt_connection_leaves_no_work_dir(tmpdir_here: Path) -> No
     with pytest.raises(AdapterError):
         LibvirtAdapter(uri="test:///no/such/node.xml")
     assert list(tmpdir_here.glob("snaporacle-*")) == []
+
+
+# -- a stop in the middle of shrinking keeps the divergence found ----------------------------
+
+
+class TermOnBugAdapter(FakeAdapter):
+    """Lists a snapshot that does not exist (a bug), and gets SIGTERM the first time it does."""
+
+    sent = False
+
+    def apply(self, op: Op) -> Result:
+        result = super().apply(op)
+        if not isinstance(op, ListSnapshots):
+            return result
+        if not TermOnBugAdapter.sent:
+            TermOnBugAdapter.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+        return attrs.evolve(result, value=("ghost",))
+
+
+def test_a_divergence_found_before_the_stop_is_saved_and_the_exit_status_is_143(
+    tmp_path: Path,
+) -> None:
+    TermOnBugAdapter.sent = False
+    traces, report = tmp_path / "traces", tmp_path / "report.json"
+    status = main(["explore", "--adapter", f"{__name__}:TermOnBugAdapter", "--examples", "400",
+                   "--steps", "25", "--seed", "1", "--no-sweep", "--save-traces", str(traces),
+                   "--report-json", str(report)])
+    assert TermOnBugAdapter.sent
+    assert status == 128 + signal.SIGTERM
+    data = json.loads(report.read_text())
+    assert data["interrupted"] == "SIGTERM" and len(data["divergences"]) == 1
+    [saved] = traces.glob("*.json")
+    assert data["traces"] == [str(saved)]
+    assert main(["replay", str(saved), "--adapter", f"{__name__}:TermOnBugAdapter"]) == 1
+    assert main(["replay", str(saved), "--adapter", "fake"]) == 0
