@@ -4,8 +4,8 @@
 each call, so the backends stay synchronous.
 
 No QEMU outlives snaporacle: every process started is registered here and killed at interpreter
-exit if nobody stopped it, and on Linux it also gets ``PR_SET_PDEATHSIG`` = SIGKILL, so the
-kernel kills it when snaporacle dies, even of SIGKILL.
+exit if nobody stopped it, and on Linux it also gets ``PR_SET_PDEATHSIG`` = SIGKILL (through
+``setpriv``), so the kernel kills it when snaporacle dies, even of SIGKILL.
 
 No step waits for ever: a one-shot tool gets :data:`RUN_TIMEOUT` seconds and a QMP command
 :data:`QMP_TIMEOUT`; past that the step fails with :class:`~snaporacle.errors.StepTimeout`
@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
-import ctypes
-import ctypes.util
 import functools
 import os
 import shutil
@@ -99,29 +97,16 @@ def run(verb: str, argv: Sequence[str], timeout: float | None = None) -> str:
 
 
 @functools.cache
-def _prctl() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    libc_name = ctypes.util.find_library("c")
-    return None if libc_name is None else ctypes.CDLL(libc_name, use_errno=True).prctl
+def _die_with_parent() -> tuple[str, ...]:
+    """The command prefix that has the kernel SIGKILL a child when snaporacle dies.
 
-
-def _die_with_parent() -> Any:
-    """A ``preexec_fn`` asking the kernel to SIGKILL the child when snaporacle dies (Linux)."""
-    prctl = _prctl()
-    if prctl is None:
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before the request was in place
-            os._exit(1)
-
-    return preexec
-
-
-_PR_SET_PDEATHSIG = 1
+    ``setpriv --pdeathsig KILL`` (util-linux) sets ``PR_SET_PDEATHSIG``, which lasts across the
+    ``exec`` of QEMU; done by a program rather than a Python ``preexec_fn``, which may deadlock
+    in a child forked from a process with threads (libvirt's event loop). Empty where it is
+    missing: QEMU is then stopped at exit only.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return (setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()
 
 
 def start(
@@ -129,8 +114,8 @@ def start(
 ) -> subprocess.Popen[bytes]:
     """Start a long-running process, registered for cleanup at exit, killed if we die."""
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        proc = subprocess.Popen(list(argv), pass_fds=tuple(pass_fds), stdin=subprocess.DEVNULL,
-                                stdout=stdout, stderr=stderr, preexec_fn=_die_with_parent())
+        proc = subprocess.Popen([*_die_with_parent(), *argv], pass_fds=tuple(pass_fds),
+                                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
     _live.add(proc)
     return proc
 
