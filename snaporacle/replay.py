@@ -66,11 +66,12 @@ def replay_all(
             try:
                 yield replay_file(adapter, path, profile)
             except EnvironmentFailure as err:
-                yield ReplayOutcome(path, "file", 0, error=f"environment failure: {err}")
+                yield ReplayOutcome(path, _guess(path), 0, error=f"environment failure: {err}")
             except SnaporacleError as err:
                 message = str(err)
                 yield ReplayOutcome(
-                    path, "file", 0, error=message if str(path) in message else f"{path}: {message}"
+                    path, _guess(path), 0,
+                    error=message if str(path) in message else f"{path}: {message}",
                 )
 
 
@@ -85,6 +86,11 @@ def corpus_files(paths: list[Path]) -> Iterator[Path]:
             yield path
         else:
             raise CorpusError(f"{path}: no such file or folder")
+
+
+def _guess(path: Path) -> str:
+    """The kind of a file that could not be read: by its name."""
+    return "trace" if path.suffix == ".json" else "file"
 
 
 def _kind(path: Path) -> str:

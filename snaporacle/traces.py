@@ -107,10 +107,15 @@ def load_trace(path: Path, root: str) -> Trace:
     for number, step in enumerate(steps, start=1):
         if not isinstance(step, dict) or not isinstance(step.get("op"), dict):
             raise CorpusError(f"{path}: step {number} needs an \"op\" object")
+        kind = step["op"].get("op")
         try:
             op = op_from_json(_swap(step["op"], ROOT_PLACEHOLDER, root.rstrip("/")))
-            problems = _field_problems(op, step["op"].get("op"))
-        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            problems = _field_problems(op, kind)
+        except KeyError as err:
+            raise CorpusError(f"{path}: step {number}: {kind}: the field {err} is missing") from err
+        except (TypeError, AttributeError) as err:
+            raise CorpusError(f"{path}: step {number}: {kind}: a malformed field: {err}") from err
+        except ValueError as err:
             raise CorpusError(f"{path}: step {number}: {err}") from err
         except RecursionError:
             raise CorpusError(f"{path}: step {number}: nested too deeply") from None
