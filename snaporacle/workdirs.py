@@ -2,10 +2,11 @@
 
 :func:`make_workdir` makes ``$TMPDIR/snaporacle-KIND-PID-XXXX`` and holds an exclusive ``flock``
 on it for the life of the process (the kernel drops it when the process dies, however it dies).
-Every call first sweeps the stale ones: a ``snaporacle-qemu-PID-*`` or
-``snaporacle-libvirt-PID-*`` directory whose lock can be taken has no living owner and is
-removed. Directories named otherwise (made by hand, or by a version that took no lock) are never
-touched. :func:`remove_workdir` removes a directory and lets its lock go.
+Every call first sweeps the stale ones: a ``snaporacle-qemu-PID-*``, ``snaporacle-libvirt-PID-*``
+or ``snaporacle-embed-PID-*`` directory whose lock can be taken has no living owner; the QEMU
+processes still running on its files (libvirt's daemonized QEMUs outlive a killed snaporacle) are
+killed and it is removed. Directories named otherwise (made by hand, or by a version that took
+no lock) are never touched. :func:`remove_workdir` removes a directory and lets its lock go.
 """
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
 #: The kinds of work directory that are swept when their owner is gone.
-KINDS = ("qemu", "libvirt")
+KINDS = ("qemu", "libvirt", "embed")
 
 _held: dict[str, int] = {}
 _SWEPT = re.compile(rf"^snaporacle-({'|'.join(KINDS)})-[0-9]+-")
@@ -63,11 +65,30 @@ def sweep_stale(folder: str | None = None) -> list[str]:
         if fd is None:
             continue
         try:
+            _kill_qemus_using(path)
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
         finally:
             os.close(fd)
     return removed
+
+
+def _kill_qemus_using(folder: str) -> None:
+    """SIGKILL every QEMU process whose command line names a file under ``folder``."""
+    needle = (folder + os.sep).encode()
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                argv = handle.read().split(b"\0")
+        except OSError:
+            continue
+        if os.path.basename(argv[0]).startswith(b"qemu-system") and any(
+            needle in arg for arg in argv
+        ):
+            with contextlib.suppress(OSError):
+                os.kill(int(entry), signal.SIGKILL)
 
 
 def make_workdir(kind: str) -> str:

@@ -10,9 +10,11 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,8 +61,10 @@ def work_dirs(base: Path) -> list[str]:
 class Run:
     """``snaporacle ARGS`` in a subprocess with ``TMPDIR`` under ``tmp_path``."""
 
-    def __init__(self, tmp_path: Path, *args: str, terminal: bool = False) -> None:
-        self.tmp = tmp_path / "tmp"
+    def __init__(
+        self, tmp_path: Path, *args: str, terminal: bool = False, tmp: Path | None = None,
+    ) -> None:
+        self.tmp = tmp or tmp_path / "tmp"
         self.tmp.mkdir(exist_ok=True)
         env = dict(os.environ, TMPDIR=str(self.tmp), TERM="xterm", COLUMNS="100")
         argv = [sys.executable, "-m", "snaporacle", *args]
@@ -208,3 +212,28 @@ def test_replay_goes_on_past_a_killed_qemu_and_stops_on_sigterm(tmp_path: Path) 
     assert "ERROR" in text and "killed by SIGKILL" in text
     assert "interrupted by SIGTERM" in text
     run.no_leftovers()
+
+
+def test_after_sigkill_the_next_run_kills_libvirts_orphan_qemu_and_removes_its_dirs(
+    tmp_path: Path,
+) -> None:
+    """libvirt's embedded driver daemonizes QEMU: it outlives a killed snaporacle until swept."""
+    pytest.importorskip("libvirt", reason="libvirt-python (pip install libvirt-python)")
+    short = Path(tempfile.mkdtemp(prefix="so-", dir="/tmp"))  # QEMU's sockets: under 108 bytes
+    try:
+        args = ("explore", "--adapter", "libvirt", "--uri", "qemu:///embed", "--seed", "1")
+        run = Run(tmp_path, *args, "--examples", "500", "--steps", "10", tmp=short)
+        run.wait_for(lambda: bool(qemu_pids(short)))
+        run.proc.kill()
+        assert run.end() == -signal.SIGKILL
+        time.sleep(1)
+        orphans = qemu_pids(short)
+        assert orphans, "no QEMU outlived snaporacle: nothing left to sweep"
+        assert {name.split("-")[1] for name in work_dirs(short)} == {"libvirt", "embed"}
+        after = Run(tmp_path, *args, "--examples", "1", "--steps", "1", "--no-sweep", tmp=short)
+        assert after.end() == 0, after.output()
+        after.no_leftovers()
+    finally:
+        for pid in qemu_pids(short):
+            os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(short, ignore_errors=True)
