@@ -162,6 +162,30 @@ def test_a_signal_stops_explore_with_a_report_and_nothing_left(
         assert run.screen.rfind(b"\x1b[?25l") < run.screen.rfind(b"\x1b[?25h")
 
 
+def test_a_signal_during_a_hung_step_cuts_it_short(tmp_path: Path) -> None:
+    """QEMU stopped with SIGSTOP answers no QMP command: the step is cut after the grace period."""
+    run = explore_qemu(tmp_path, "--examples", "500")
+    run.wait_for(lambda: bool(qemu_pids(run.tmp)))
+    for pid in qemu_pids(run.tmp):
+        os.kill(pid, signal.SIGSTOP)
+    run.wait_for(lambda: all(_blocked_in_poll(run.proc.pid, pause=0.05) for _ in range(10)))
+    run.proc.send_signal(signal.SIGTERM)
+    assert run.end() == 128 + signal.SIGTERM
+    assert "Traceback" not in run.output()
+    assert json.loads((tmp_path / "report.json").read_text())["interrupted"] == "SIGTERM"
+    run.no_leftovers()
+
+
+def _blocked_in_poll(pid: int, pause: float) -> bool:
+    """Whether the process sleeps in a poll/select/epoll wait (on the stopped QEMU)."""
+    time.sleep(pause)
+    try:
+        wchan = Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False
+    return "poll" in wchan or "select" in wchan
+
+
 def test_sigkill_leaves_no_qemu_and_the_next_run_removes_the_work_dir(tmp_path: Path) -> None:
     run = explore_qemu(tmp_path, "--examples", "500")
     run.wait_for(lambda: bool(qemu_pids(run.tmp)))
