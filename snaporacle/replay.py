@@ -19,6 +19,7 @@ from pathlib import Path
 
 import attrs
 
+from . import interrupts
 from .adapters.protocol import Adapter
 from .corpus_xml import CaseMode, XmlCase, load_manifest
 from .errors import CorpusError, EnvironmentFailure, SnaporacleError, SnapshotXMLError
@@ -63,6 +64,7 @@ def replay_all(
             yield ReplayOutcome(given, "file", 0, error=str(err))
             continue
         for path in files:
+            interrupts.check()
             try:
                 yield replay_file(adapter, path, profile)
             except EnvironmentFailure as err:
