@@ -7,13 +7,13 @@
     +-- SnapshotXMLError                 a <domainsnapshot> document is malformed, hostile or invalid
     |   +-- SchemaError                  it does not match the RelaxNG schema
     +-- CorpusError                      a corpus file (xml case, trace) is malformed (names file, line)
-    +-- AdapterError                     an adapter cannot be found, loaded or set up
+    +-- AdapterError                     an adapter cannot be found, loaded or set up, or broke
     |   +-- ComponentMissing             a real component (qemu, libvirt) is not installed
     |   +-- EnvironmentFailure           a process under the adapter died or broke: not a finding
     |       +-- StepTimeout              a step got no answer within its time limit (names it)
     +-- BackendError                     a backend verb failed (qemu-img, QMP, fault injection)
     |   +-- InjectedFault                a fault planned by a FaultPlan fired
-    |   +-- PathOutsideSandbox           a request named a path outside the adapter's work dir
+    |   +-- PathOutsideSandbox           a path outside the adapter's work dir, or with a NUL byte
     +-- DriverError                      a driver refused an operation; carries outcome and code
 
     KeyboardInterrupt
@@ -57,7 +57,7 @@ class CorpusError(SnaporacleError):
 
 
 class AdapterError(SnaporacleError):
-    """An adapter cannot be found, loaded or set up."""
+    """An adapter cannot be found, loaded or set up; or (subclasses) what it runs on broke."""
 
 
 class ComponentMissing(AdapterError):
@@ -85,7 +85,7 @@ class InjectedFault(BackendError):
 
 
 class PathOutsideSandbox(BackendError):
-    """A request named a path outside the adapter's work directory."""
+    """A request named a path outside the adapter's work directory, or one with a NUL byte."""
 
 
 class DriverError(SnaporacleError):
