@@ -34,6 +34,7 @@ class _State:
     signum: int | None = None
     raised: bool = False
     depth: int = 0
+    active: bool = False
 
 
 _state = _State()
@@ -46,7 +47,7 @@ def received() -> int | None:
 
 def check() -> None:
     """Raise :class:`Interrupted` if a stop signal arrived and it was not raised yet."""
-    if _state.signum is not None and not _state.raised:
+    if _state.active and _state.signum is not None and not _state.raised:
         _state.raised = True
         signal.setitimer(signal.ITIMER_REAL, 0)
         raise Interrupted(_state.signum)
@@ -70,7 +71,7 @@ def interruptible() -> Iterator[None]:
     """Within the block a step that outlives the grace period is cut short (the run's steps)."""
     _state.depth += 1
     try:
-        if _state.signum is not None and not _state.raised:
+        if _state.active and _state.signum is not None and not _state.raised:
             signal.setitimer(signal.ITIMER_REAL, GRACE)
         yield
     finally:
@@ -89,13 +90,14 @@ def stop_on_signals() -> Iterator[None]:
         yield
         return
     saved = {sig: signal.getsignal(sig) for sig in (*_STOP_SIGNALS, signal.SIGALRM)}
-    _state.signum, _state.raised, _state.depth = None, False, 0
+    _state.signum, _state.raised, _state.depth, _state.active = None, False, 0, True
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _on_stop)
     signal.signal(signal.SIGALRM, _on_alarm)
     try:
         yield
     finally:
+        _state.active = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         for sig, handler in saved.items():
             signal.signal(sig, handler)

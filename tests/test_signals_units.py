@@ -65,6 +65,7 @@ def test_outside_a_run_a_signal_is_only_recorded() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(interrupts.GRACE + 0.3)  # no alarm outside interruptible()
         assert interrupts.received() == signal.SIGTERM
+    interrupts.check()  # after the command, a recorded signal stops nothing else
 
 
 # -- work directories --------------------------------------------------------------------------
