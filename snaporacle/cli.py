@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .errors import SnaporacleError
+from .workdirs import cache_dir
 
 COMMANDS = ("table", "decide", "xml", "explore", "replay", "profile", "report")
 
@@ -46,6 +49,10 @@ class _Parser(argparse.ArgumentParser):
         kwargs["formatter_class"] = HelpFormatter
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
+    def error(self, message: str) -> NoReturn:
+        """A bad argument: one line on stderr, status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every command module that is installed."""
@@ -68,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``snaporacle`` console script."""
+    # Hypothesis' own files (its constants cache) go to the user's cache, not ./.hypothesis
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir("hypothesis")))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -77,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return 130
     return status
 
 

@@ -87,6 +87,10 @@ def replay_cases(outcomes: Sequence[Any], seconds: Sequence[float]) -> list[Case
     for outcome, elapsed in zip(outcomes, seconds, strict=True):
         path = str(outcome.path)
         divergence = outcome.divergence.as_json() if outcome.divergence is not None else None
+        if getattr(outcome, "error", None) is not None:  # a file that could not be replayed
+            cases.append(Case(f"replay.{outcome.kind}", path, "failed", outcome.error,
+                              outcome.error + "\n", elapsed))
+            continue
         if outcome.kind == "profile":
             cases += _profile_cases(path, divergence)
             continue

@@ -12,8 +12,9 @@ from typing import Any
 
 import attrs
 
+from . import interrupts
 from .adapters.protocol import Adapter
-from .errors import SnaporacleError
+from .errors import EnvironmentFailure, SnaporacleError
 from .model.invariants import observation_problems
 from .model.modes import Outcome
 from .model.observation import Aspect, compare
@@ -179,7 +180,11 @@ class Lockstep:
         self.trace = []
 
     def step(self, op: Op) -> tuple[Result, Cell | None]:
-        """Apply ``op`` to both sides and compare; returns the result and the cell it hit."""
+        """Apply ``op`` to both sides and compare; returns the result and the cell it hit.
+
+        Before the step, a pending SIGINT/SIGTERM stops the run (:func:`interrupts.check`).
+        """
+        interrupts.check()
         transition = model_step(self.world, op, self.profile)
         world, expected = transition.world, transition.result
         cell = cell_reached(transition.plan)
@@ -207,6 +212,8 @@ class Lockstep:
     def _compare_observations(self) -> list[str]:
         try:
             seen = self.adapter.observe()
+        except EnvironmentFailure:
+            raise
         except SnaporacleError as err:
             return [f"observe failed after {self.trace[-1].op.kind}: {err}"]
         differences = compare(observe(self.world), seen, self.aspects)
@@ -219,6 +226,8 @@ class Lockstep:
         effect), both sides start again from an empty world (``resyncs`` counts it)."""
         try:
             seen = self.adapter.observe()
+        except EnvironmentFailure:
+            raise
         except SnaporacleError as err:
             return [f"observe failed after a failed {self.trace[-1].op.kind}: {err}"]
         expected = observe(self.world)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +54,7 @@ from ...model.ops import (
 )
 from ...profiles import profile_names
 from ...reference.backend import BLOCK_SIZE, DISK_BLOCKS
+from ...workdirs import make_workdir, remove_workdir
 from ..protocol import Capabilities
 from ..qemu.images import QemuImageTool
 from ._shared_read import read_shared
@@ -111,13 +111,15 @@ class LibvirtAdapter:
         self._libvirt = libvirt_module()
         self.uri = uri
         self._own_workdir = workdir is None
-        base = workdir if workdir is not None else tempfile.mkdtemp(prefix="snaporacle-libvirt-")
+        base = workdir if workdir is not None else make_workdir("libvirt")
         self.root = str(Path(base).resolve())
         Path(self.root, _PRIVATE).mkdir(parents=True, exist_ok=True)
         self._embed = embed_root(uri)
         if self._embed is not None:
             with _embed_lock:
                 if self._embed in _embed_users:
+                    if self._own_workdir:
+                        remove_workdir(self.root)
                     raise AdapterError(
                         f"another LibvirtAdapter already uses the embedded driver at {self._embed}:"
                         " close it first (libvirt allows one qemu:///embed root per process)"
@@ -129,6 +131,8 @@ class LibvirtAdapter:
             self._connect()
         except BaseException:
             self._release_embed()
+            if self._own_workdir:
+                remove_workdir(self.root)
             raise
         self._driver: str = self._connection().getType()
         self._images = self._driver == "QEMU"
@@ -410,7 +414,7 @@ class LibvirtAdapter:
             self._conn = None
             self._release_embed()
             if self._own_workdir:
-                shutil.rmtree(self.root, ignore_errors=True)
+                remove_workdir(self.root)
             else:
                 self._clear_root()
                 shutil.rmtree(Path(self.root, _PRIVATE), ignore_errors=True)

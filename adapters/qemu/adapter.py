@@ -2,19 +2,19 @@
 
 The same driver as the embedded ``fake`` adapter, on the real backends of this package, so the
 explorer checks the driver's promises (and the fakes' fidelity) against real images and real
-QEMU processes. Everything is observable. Files live under ``workdir`` (a fresh temporary
-directory, removed on close, when none is given).
+QEMU processes. Everything is observable. Files live under ``workdir`` (when none is given, a
+fresh temporary directory, removed on close, or by the next run if this process is killed).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 
 from ...errors import AdapterError
 from ...profiles import load_profile
 from ...reference.driver import ReferenceDriver
+from ...workdirs import make_workdir, remove_workdir
 from ..driven import DrivenAdapter
 from ..protocol import Capabilities
 from .images import QemuImageTool
@@ -39,7 +39,7 @@ class QemuAdapter(DrivenAdapter):
         self._profile = load_profile(profile)
         QemuImageTool("/"), QemuLauncher("/")  # fail early, naming the package to install
         self._own = workdir is None
-        self.root = os.path.realpath(workdir or tempfile.mkdtemp(prefix="snaporacle-qemu-"))
+        self.root = os.path.realpath(workdir or make_workdir("qemu"))
         os.makedirs(self.root, exist_ok=True)
         self.driver = self._new_driver()
 
@@ -66,4 +66,4 @@ class QemuAdapter(DrivenAdapter):
             return
         super().close()
         if self._own:
-            shutil.rmtree(self.root, ignore_errors=True)
+            remove_workdir(self.root)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
+from .. import interrupts
 from ..adapters.protocol import Adapter
 from ..adapters.registry import load_adapter
-from ..corpus_replay import ReplayOutcome, corpus_files, replay_file
-from ..errors import CorpusError
+from ..corpus_replay import ReplayOutcome, replay_all
+from ..errors import CorpusError, Interrupted
 from ..junit import replay_cases, write_text
 from ..lockstep import Divergence
 from ..profiles import corpus_path, load_profile
@@ -53,35 +55,56 @@ def record_run(outcome: ReplayOutcome, target: Path, adapter: Adapter) -> None:
     write_text(target, json.dumps(document, indent=2, sort_keys=True) + "\n", "recorded run")
 
 
+def _print_outcome(outcome: ReplayOutcome) -> int:
+    """Print one file's line (and its problems); return how many failures it counts."""
+    status = "ok" if outcome.ok else "ERROR" if outcome.error else "DIVERGED"
+    print(f"{status:8} {outcome.kind:7} {outcome.checked:3} checked  {outcome.path}")
+    failed = 0
+    if outcome.error is not None:
+        failed += 1
+        print(f"         {outcome.error}")
+    if outcome.divergence is not None:
+        failed += 1
+        for line in outcome.divergence.differences[:10]:
+            print(f"         {line}")
+    for problem in outcome.problems:
+        failed += 1
+        print(f"         {problem}")
+    return failed
+
+
 def run(args: argparse.Namespace) -> int:
-    """Replay every file; exit status 1 on any divergence."""
+    """Replay every file; exit status 1 on any divergence or bad file, 128 + the signal's number
+    (130, 143) when SIGINT or SIGTERM stopped it."""
     check_ci_paths(args)
     if args.record is not None and not args.record.is_dir():
         raise CorpusError(f"--record {args.record}: no such folder; create it first")
-    adapter = load_adapter(args.adapter, uri=args.uri, profile=args.profile)
-    profile = load_profile(args.profile) if args.profile else None
-    failed = 0
-    outcomes, seconds = [], []
+    failed = replayed = 0
+    outcomes: list[ReplayOutcome] = []
+    seconds: list[float] = []
     start = time.perf_counter()
-    try:
-        for path in corpus_files(args.paths):
-            began = time.perf_counter()
-            outcome = replay_file(adapter, path, profile)
-            outcomes.append(outcome)
-            seconds.append(time.perf_counter() - began)
-            if args.record is not None and outcome.steps:
-                record_run(outcome, args.record / path.name, adapter)
-            status = "ok" if outcome.ok else "DIVERGED"
-            print(f"{status:8} {outcome.kind:7} {outcome.checked:3} checked  {path}")
-            if outcome.divergence is not None:
-                failed += 1
-                for line in outcome.divergence.differences[:10]:
-                    print(f"         {line}")
-            for problem in outcome.problems:
-                failed += 1
-                print(f"         {problem}")
-    finally:
-        adapter.close()
+    with interrupts.stop_on_signals():
+        profile = load_profile(args.profile) if args.profile else None
+        adapter = load_adapter(args.adapter, uri=args.uri, profile=args.profile)
+        try:
+            with interrupts.interruptible():
+                began = time.perf_counter()
+                for outcome in replay_all(adapter, args.paths, profile):
+                    outcomes.append(outcome)
+                    seconds.append(time.perf_counter() - began)
+                    replayed += 1
+                    if args.record is not None and outcome.steps:
+                        record_run(outcome, args.record / outcome.path.name, adapter)
+                    failed += _print_outcome(outcome)
+                    began = time.perf_counter()
+        except Interrupted as stop:
+            print(f"interrupted by {stop.name} after {replayed} file(s), {failed} failure(s)",
+                  file=sys.stderr)
+        finally:
+            adapter.close()
     write_ci_files(args, f"replay.{adapter.name}", replay_cases(outcomes, seconds),
                    time.perf_counter() - start, lambda: replay_markdown(outcomes, adapter.name))
+    signum = interrupts.received()
+    if signum is not None:
+        return 128 + signum
     return 1 if failed else 0
