@@ -187,7 +187,9 @@ def read_modes(xml: str, source: str) -> tuple[MemoryMode, set[DiskMode], Snapsh
     """
     root = read_document(xml, source)
     try:
-        memory = MemoryMode(root.find("memory").get("snapshot"))  # type: ignore[union-attr]
+        element = root.find("memory")
+        # libvirt 11.3 writes no <memory> for a snapshot that saved none (offline external)
+        memory = MemoryMode(element.get("snapshot")) if element is not None else MemoryMode.NO
         disks = {DiskMode(disk.get("snapshot")) for disk in root.iterfind("disks/disk")}
         state = SnapshotState(root.findtext("state"))
     except (AttributeError, ValueError) as err:
