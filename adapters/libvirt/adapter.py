@@ -151,12 +151,23 @@ class LibvirtAdapter:
         else:
             self._conn = open_connection(self.uri)
 
+    def measured_name(self) -> str:
+        """The name of a profile measured here: driver and libvirt version, as
+        ``libvirt-11.3-qemu-embed`` (``-test`` for the test driver, ``-qemu`` for another QEMU
+        URI, else the driver's name in lower case)."""
+        version = self._connection().getLibVersion()
+        if self._driver == "TEST":
+            kind = "test"
+        elif self._driver == "QEMU":
+            kind = "qemu-embed" if self.uri.startswith("qemu:///embed") else "qemu"
+        else:
+            kind = self._driver.lower()
+        return f"libvirt-{version // 1_000_000}.{version // 1000 % 1000}-{kind}"
+
     def _capabilities(self, profile: str | None) -> Capabilities:
         aspects = ALL_ASPECTS if self._images else ALL_ASPECTS - _NO_IMAGES
         ops = frozenset(OP_TYPES) if self._images else frozenset(OP_TYPES) - {WriteData.kind}
-        version = self._conn.getLibVersion()
-        kind = "test" if self._driver == "TEST" else "qemu-embed"
-        claimed = f"libvirt-{version // 1_000_000}.{version // 1000 % 1000}-{kind}"
+        claimed = self.measured_name()
         if profile is None:
             profile = claimed if claimed in profile_names() else "libvirt-current"
         if self._images:
