@@ -9,7 +9,8 @@ The format, one ``[[cells]]`` table per cell::
     name = "plan-1.0.1"
     description = "..."
     [provenance]              # free-form strings: where the profile comes from
-    [capabilities]            # revert_internal, revert_external, delete_internal, delete_external
+    [capabilities]            # revert_internal, revert_external, delete_internal, delete_external,
+                              # revert_disk_only (optional, default false)
     [rules.mixed]             # outcome, error, reason: internal and external disks together
     [rules.nothing]           # outcome, error, reason: every disk resolved to 'no', no memory
     [rules.partial_no]        # optional: an internal snapshot leaving a disk out (libvirt-current)
@@ -192,6 +193,9 @@ class Capabilities:
     revert_external: bool = False
     delete_internal: bool = True
     delete_external: bool = False
+    #: revert to a snapshot whose state is ``disk-snapshot`` (a running domain's DISK_ONLY one):
+    #: refused up to libvirt 9.x, performed by 11.3 (the domain ends up shut off)
+    revert_disk_only: bool = False
 
 
 @attrs.frozen

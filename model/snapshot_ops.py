@@ -355,7 +355,7 @@ def revert_refusal(
         return Result.refused(
             Outcome.UNSUPPORTED, _CONFIG, "revert to internal snapshot not supported"
         )
-    if snapshot.state is SnapshotState.DISK_SNAPSHOT:
+    if snapshot.state is SnapshotState.DISK_SNAPSHOT and not caps.revert_disk_only:
         return Result.refused(
             Outcome.UNSUPPORTED, _CONFIG, "revert to a disk-only snapshot is not supported"
         )

@@ -279,7 +279,21 @@ def _capabilities(sweep: _Sweep) -> Capabilities:
         found[f"delete_{kind}"] = delete is Outcome.ACCEPTED
         if ok and not found[f"delete_{kind}"]:
             sweep.forget(domain, snapshot)
+    found["revert_disk_only"] = _reverts_disk_only(sweep)
     return Capabilities(**found)
+
+
+def _reverts_disk_only(sweep: _Sweep) -> bool:
+    """Whether a running domain's DISK_ONLY snapshot (state ``disk-snapshot``) can be reverted
+    to. Measured last: a revert that is performed shuts the domain off."""
+    snapshot = "caps-disk-only"
+    xml = _request(sweep.root, snapshot, Column.OMIT, {})
+    created = sweep.adapter.apply(CreateSnapshot(_ONLINE, xml, CreateFlag.DISK_ONLY))
+    if created.outcome is not Outcome.ACCEPTED:
+        return False
+    reverted = sweep.adapter.apply(RevertSnapshot(_ONLINE, snapshot)).outcome is Outcome.ACCEPTED
+    sweep.forget(_ONLINE, snapshot)
+    return reverted
 
 
 def record_profile(
@@ -333,7 +347,8 @@ def record_profile(
     )
     provenance["capabilities"] = (
         "revert and delete of a shut-off domain's internal snapshot and of a running domain's "
-        "external checkpoint (memory and disks external)"
+        "external checkpoint (memory and disks external); revert to a running domain's DISK_ONLY "
+        "snapshot (revert_disk_only)"
     )
     return Profile(
         name=name,

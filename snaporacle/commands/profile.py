@@ -7,10 +7,13 @@ import datetime
 import sys
 from pathlib import Path
 
+import attrs
+
 from ..adapters.registry import load_adapter
 from ..errors import ProfileError
 from ..model.profile import (
     Accepted,
+    Capabilities,
     Profile,
     Verdict,
     differing_cells,
@@ -93,7 +96,7 @@ def differences(a: Profile, b: Profile, reasons: bool = False) -> list[tuple[str
         left_rule, right_rule = getattr(a, rule), getattr(b, rule)
         if not same_verdict(left_rule, right_rule, reasons):
             rows.append((f"rules.{rule}", describe(left_rule), describe(right_rule)))
-    for field in ("revert_internal", "revert_external", "delete_internal", "delete_external"):
+    for field in (f.name for f in attrs.fields(Capabilities)):
         left_cap, right_cap = getattr(a.capabilities, field), getattr(b.capabilities, field)
         if left_cap != right_cap:
             rows.append((f"capabilities.{field}", str(left_cap), str(right_cap)))
