@@ -237,10 +237,11 @@ def plan_disks(
                 f"external snapshot file for disk {target} already exists: {overlay}",
             )
         if not present and flags & CreateFlag.REUSE_EXT:
+            # a failed stat(), reported with its errno by libvirt 9.0 and 11.3 alike
             return Result.refused(
-                Outcome.UNSUPPORTED,
-                _CONFIG,
-                f"missing existing file for disk {target}: {overlay}",
+                Outcome.FAILED,
+                "VIR_ERR_SYSTEM_ERROR",
+                f"missing existing file for disk {target}: {overlay}: No such file or directory",
             )
         overlays.add(overlay)
         plan.append(SnapshotDisk(target, mode, active, overlay))
