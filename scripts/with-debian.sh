@@ -107,6 +107,7 @@ build_root() {
         --customize-hook="chroot \"\$1\" python3 -m venv --system-site-packages $venv" \
         --customize-hook='cp /etc/resolv.conf "$1/etc/resolv.conf"' \
         "$suite" "$root.new" "$mirror"
+    echo "${packages[*]}" >"$root.new/opt/snaporacle/packages"
     rm -rf "$root"
     mv "$root.new" "$root"
     echo "with-debian: $suite root built in $((SECONDS - started)) s ($(du -sh "$root" | cut -f1))" >&2
@@ -158,6 +159,10 @@ in_root() {
 mkdir -p "$roots"
 exec 9>"$roots.lock"
 flock 9
+# built by an older version of this script with other packages: build again
+if [ "$(cat "$root/opt/snaporacle/packages" 2>/dev/null)" != "${packages[*]}" ]; then
+    rebuild=1
+fi
 if [ "$rebuild" = 1 ] || [ ! -x "$root$venv/bin/python" ]; then
     build_root
 fi
