@@ -7,6 +7,9 @@ the trace, not the model, carries the finding)."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,8 @@ TRACES = Path(__file__).resolve().parents[2] / "corpus" / "traces"
 FINDINGS = sorted(
     path for path in TRACES.glob("*.json") if "finding" in json.loads(path.read_text())
 )
+#: Findings that crash libvirt (``finding.crash`` names the signal): replayed in a child process.
+CRASHES = [path for path in FINDINGS if "crash" in json.loads(path.read_text())["finding"]]
 
 #: The libvirt versions (major.minor) on which each finding's trace diverges from the model with
 #: that version's measured profile (docs/FINDINGS.md has the table).
@@ -36,6 +41,7 @@ DIVERGES_ON: dict[str, frozenset[str]] = {
     "libvirt-11.3-revert-overlay-same-second-collision": frozenset({"11.3"}),
     # the not-taken internal snapshot diverges first, on both; the message is checked below
     "libvirt-11.3-revert-error-names-no-cause": frozenset({"9.0", "11.3"}),
+    "libvirt-11.3-revert-external-without-current-crashes": frozenset({"11.3"}),
 }
 
 
@@ -69,7 +75,10 @@ def test_finding_replays_cleanly_on_the_reference_driver(path: Path) -> None:
 DRIVERS = {"qemu:///embed": "embed", "test:///default": "test_driver"}
 
 
-@pytest.mark.parametrize("path", FINDINGS, ids=[p.stem for p in FINDINGS])
+IN_PROCESS = [path for path in FINDINGS if path not in CRASHES]
+
+
+@pytest.mark.parametrize("path", IN_PROCESS, ids=[p.stem for p in IN_PROCESS])
 def test_finding_diverges_on_the_versions_it_names(
     request: pytest.FixtureRequest, path: Path
 ) -> None:
@@ -121,3 +130,21 @@ def test_failed_revert_error_by_version(embed: LibvirtAdapter) -> None:
     version = _version(embed)
     assert version in REVERT_ERROR, f"what does libvirt {version} say? {revert.message!r}"
     assert REVERT_ERROR[version] in revert.message
+
+
+@pytest.mark.parametrize("path", CRASHES, ids=[p.stem for p in CRASHES])
+def test_crash_happens_on_the_versions_it_names(embed: LibvirtAdapter, path: Path) -> None:
+    """``snaporacle replay`` in a child process: killed by the named signal where the finding
+    is expected, a clean replay elsewhere."""
+    version = _version(embed)
+    profile = _own_profile(embed)
+    signal_name = json.loads(path.read_text())["finding"]["crash"]
+    child = subprocess.run(
+        [sys.executable, "-m", "snaporacle", "replay", str(path), "--adapter", "libvirt",
+         "--uri", "qemu:///embed", "--profile", profile],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    if version in DIVERGES_ON[path.stem]:
+        assert child.returncode == -signal.Signals[signal_name], (child.returncode, child.stdout)
+    else:
+        assert child.returncode == 0, child.stdout + child.stderr
