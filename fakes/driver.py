@@ -57,6 +57,12 @@ from ..model.ops import (
     WriteData,
 )
 from ..model.profile import Accepted, Profile, Rejected
+from ..model.revert_by_second import (
+    SECOND_BASE,
+    finish_revert,
+    overlay_collision,
+    revert_overlay_names,
+)
 from ..model.snapshot_ops import (
     admit_create,
     check_new_name,
@@ -136,6 +142,7 @@ class ReferenceDriver:
         self.memory_files: set[str] = set()
         self.leftovers: list[str] = []
         self.last_calls: list[Call] = []
+        self._seconds = 0  # the "seconds" naming by-second revert overlays
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -394,6 +401,30 @@ class ReferenceDriver:
             current=record.current,
         )
 
+    def _revert_by_second(
+        self, record: _DomainRecord, snapshot: Snapshot, images: dict[str, str]
+    ) -> Result | None:
+        """Fresh overlays named by a counted second, as libvirt 11.3 (:mod:`revert_by_second`)."""
+        self._seconds += 1
+        targets = [disk.target for disk in record.spec.disks if disk.target in images]
+        overlays = revert_overlay_names(images, targets, SECOND_BASE + self._seconds)
+        refusal = overlay_collision(overlays, self.images.exists)
+        if refusal is not None:
+            return refusal
+        for target, path in overlays.items():
+            self.images.create(
+                path, "qcow2", backing=images[target], backing_fmt=self._format_of(images[target])
+            )
+        records, removed = finish_revert(
+            record.snapshots, record.current, snapshot.name, overlays, images
+        )
+        record.snapshots = records
+        for path in removed:
+            if self.images.exists(path):
+                self.images.remove(path)
+        record.active.update(overlays)
+        return None
+
     def _revert(self, record: _DomainRecord, op: RevertSnapshot) -> Result:
         snapshot = record.snapshots.get(op.name)
         if snapshot is None:
@@ -437,7 +468,12 @@ class ReferenceDriver:
                 record.active = images
                 for disk in internal:
                     self.images.snapshot_apply(images[disk.target], snapshot.name)
-                for disk in snapshot.disks:
+                by_second = self.profile.capabilities.revert_overlay == "by-second"
+                if snapshot.external and by_second:
+                    problem = self._revert_by_second(record, snapshot, images)
+                    if problem is not None:
+                        return problem
+                for disk in snapshot.disks if not by_second else ():
                     if disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
                         overlay = revert_overlay(disk.frozen, self.images.exists)
                         self.images.create(

@@ -42,6 +42,7 @@ from .modes import (
 )
 from .ops import CreateSnapshot, DeleteSnapshot, DumpSnapshotXML, Result, RevertSnapshot
 from .profile import Accepted, Profile, Rejected
+from .revert_by_second import revert_external_by_second
 from .snapshot_xml import format_snapshot, parse_snapshot
 from .world import Domain, Image, MemoryImage, Snapshot, SnapshotDisk, Tag, World
 
@@ -422,6 +423,8 @@ def revert_snapshot(
         return world, Result.refused(
             Outcome.FAILED, _FAILED, f"the disk image {missing[0]} of '{snapshot.name}' is gone"
         )
+    if snapshot.external and profile.capabilities.revert_overlay == "by-second":
+        return revert_external_by_second(world, domain, snapshot, target, active)
     for disk in snapshot.disks:
         if disk.mode is DiskMode.INTERNAL:
             path = active[disk.target]
