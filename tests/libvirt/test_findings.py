@@ -84,6 +84,8 @@ def test_finding_diverges_on_the_versions_it_names(
 ) -> None:
     document = json.loads(path.read_text())
     adapter: LibvirtAdapter = request.getfixturevalue(DRIVERS[document["finding"]["uri"]])
+    for setting, value in document["finding"].get("adapter_settings", {}).items():
+        setattr(adapter, setting, value)
     version = _version(adapter)
     outcome = replay_file(adapter, path, load_profile(_own_profile(adapter)))
     if version in DIVERGES_ON[path.stem]:
