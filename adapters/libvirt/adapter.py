@@ -17,6 +17,7 @@ taken relative to it. Errors become :class:`Result` values classified by
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -294,6 +295,8 @@ class LibvirtAdapter:
         if disk is None:
             return Result(Outcome.INVALID, None, None, f"domain {op.domain} has no disk {op.disk}")
         if dom.isActive():
+            if dom.state()[0] == self._libvirt.VIR_DOMAIN_PAUSED:
+                self._activate_block_nodes(dom)
             self._hmp_io(dom, disk, f"write -P {op.pattern} {op.block * BLOCK_SIZE} {BLOCK_SIZE}")
         else:
             self._tool.write(disk.source, disk.format, op.block, op.pattern)
@@ -335,6 +338,22 @@ class LibvirtAdapter:
     def _disks(self, dom: Any) -> tuple[LiveDisk, ...]:
         flags = 0 if dom.isActive() else self._libvirt.VIR_DOMAIN_XML_INACTIVE
         return live_disks(dom.XMLDesc(flags))
+
+    def _activate_block_nodes(self, dom: Any) -> None:
+        """Activate a paused domain's block nodes before the adapter writes guest data.
+
+        QEMU 10 leaves them inactive after an incoming migration until the guest runs (a revert
+        to a checkpoint with PAUSED), and HMP ``qemu-io`` writing to an inactive node aborts QEMU
+        (``bdrv_co_write_req_prepare: Assertion `!(bs->open_flags & BDRV_O_INACTIVE)'``). QMP
+        ``blockdev-set-active`` (QEMU 10.0) activates them; older QEMU has no such command and
+        activates the images itself."""
+        qemu = qemu_module()
+        command = json.dumps({"execute": "blockdev-set-active", "arguments": {"active": True}})
+        try:
+            qemu.qemuMonitorCommand(dom, command, 0)
+        except self._libvirt.libvirtError as err:
+            if "CommandNotFound" not in str(err) and "has not been found" not in str(err):
+                raise
 
     def _hmp_io(self, dom: Any, disk: LiveDisk, command: str) -> None:
         """HMP ``qemu-io`` on the guest's own device (its output goes to QEMU's log, not here)."""
