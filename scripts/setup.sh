@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(python3 python3-venv python3-dev gcc pkg-config libvirt-dev libvirt-daemon
-          libvirt-daemon-driver-qemu qemu-utils qemu-system-x86)
+          libvirt-daemon-driver-qemu qemu-utils qemu-system-x86 redis-server)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
@@ -23,4 +23,4 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test,libvirt]'
+.venv/bin/python -m pip install -q -e '.[test,libvirt,redis]'
