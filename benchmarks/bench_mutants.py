@@ -5,7 +5,7 @@ the mutant; a mutant is killed when the run reports a divergence. Printed: one l
 of first detection, time to the minimal trace, its length), the kill rate per seed, and the
 medians over the killed runs.
 
-    python benchmarks/bench_mutants.py [--seeds 1 2 3] [--examples 200] [--steps 30]
+    python -m benchmarks.bench_mutants [--seeds 1 2 3] [--examples 200] [--steps 30]
 """
 
 from __future__ import annotations

@@ -593,14 +593,15 @@ class ReferenceDriver:
             disks = []
             for disk in record.spec.disks:
                 active = record.active[disk.target]
+                infos = self.images.info_chain(active)
                 chain = tuple(
                     ImageObservation(rel(info.path), info.format, tuple(sorted(info.tags)))
-                    for info in self.images.info_chain(active)
+                    for info in infos
                 )
                 if record.monitor is not None:
                     data = record.monitor.read(disk.target)
                 else:
-                    data = self.images.read(active, self._format_of(active))
+                    data = self.images.read(active, infos[0].format)
                 disks.append(DiskObservation(disk.target, chain, data))
             snapshots = tuple(
                 snapshot_observation(snap, root)

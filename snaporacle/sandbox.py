@@ -24,7 +24,8 @@ def inside(root: str, path: str, verb: str, resolve: bool = True) -> str:
     fix = os.path.realpath if resolve else os.path.normpath
     real_root = fix(root)
     real = fix(path)
-    if real == real_root or os.path.commonpath([real_root, real]) != real_root:
+    # both sides are normalised, so "strictly under" is a plain prefix test
+    if real == real_root or not real.startswith(real_root.rstrip("/") + "/"):
         raise PathOutsideSandbox(
             f"{verb}: path {path!r} lies outside the work directory {root}; "
             "put every image and memory file under it"

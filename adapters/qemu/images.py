@@ -2,8 +2,8 @@
 
 Read-only queries (``info_chain``, ``snapshot_list``) use ``-U`` so they work on images a running
 QEMU holds; everything else takes qemu's locks and fails on a held image, as qemu-img does.
-``read`` asks qemu-img for the size, then runs one ``qemu-io -r`` with a ``read -v OFF 1`` command
-per block and parses the dump.
+``read`` takes the size from the images it created (else from ``qemu-img info``), then runs one
+``qemu-io -r`` with a ``read -v OFF 1`` command per block and parses the dump.
 QEMU's own run files live in ``root/.qemu``, which ``files`` leaves out.
 """
 
@@ -39,6 +39,8 @@ class QemuImageTool:
         self.calls: list[Call] = []
         self._img = binary("qemu-img")
         self._io = binary("qemu-io")
+        # sizes of the images this tool created, so that read() needs no qemu-img info for them
+        self._sizes: dict[str, int] = {}
 
     def _start(self, verb: str, *args: str) -> None:
         self.calls.append(Call(verb, args))
@@ -58,7 +60,9 @@ class QemuImageTool:
             argv += ["-b", self._path("create", backing)]
             if backing_fmt is not None:
                 argv += ["-F", backing_fmt]
+        self._sizes.pop(path, None)
         run("create", [*argv, path, str(size)])
+        self._sizes[path] = size
 
     def snapshot_create(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -c tag path``."""
@@ -123,7 +127,9 @@ class QemuImageTool:
         """The first byte of every block through the chain: one ``qemu-io -r``, one read each."""
         self._start("read", path, fmt)
         path = self._path("read", path)
-        size = int(str(self._info("read", path, chain=False)[0]["virtual-size"]))
+        size = self._sizes.get(path) or int(
+            str(self._info("read", path, chain=False)[0]["virtual-size"])
+        )
         argv = [self._io, "-r", "-f", fmt]
         for block in range(size // BLOCK_SIZE):
             argv += ["-c", f"read -v {block * BLOCK_SIZE} 1"]
@@ -138,6 +144,7 @@ class QemuImageTool:
         """Unlink a file."""
         self._start("remove", path)
         path = self._path("remove", path)
+        self._sizes.pop(path, None)
         try:
             os.remove(path)
         except OSError as err:
