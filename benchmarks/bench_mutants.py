@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--examples", type=int, default=200)
     parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--shrink-seconds", type=float, default=10)
+    parser.add_argument("--shrink-seconds", type=float, default=3)
     args = parser.parse_args()
     profile = load_profile("libvirt-current")
     detections: list[float] = []

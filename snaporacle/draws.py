@@ -5,10 +5,11 @@ per draw. The weights push toward what drivers get wrong while keeping everythin
 
 - domain shapes: one to three domains of one to three disks, qcow2 or raw, each disk with or
   without its own ``snapshot=`` default (qcow2 and no default are the simplest, shrunk toward);
-- creates: cells the profile accepts three times as often as the others (refused cells
-  and invalid combinations stay; the list is turned per example, see :meth:`Draws.cell`),
+- creates: cells the profile accepts five times as often as the others (refused cells
+  and invalid combinations stay; the list is turned per example, see :meth:`Draws.rotated`),
   a fresh name most of the time, and the extra flags that matter in the drawn cell (HALT,
-  LIVE, QUIESCE on running domains, REUSE_EXT with external disks, ATOMIC) more often than the rest;
+  LIVE, QUIESCE on running domains, REUSE_EXT with external disks, ATOMIC) twice as often as
+  the others, and no extra flag half the time;
 - reverts and deletes: snapshots with both a parent and children three times as often as the
   others, an unknown name sometimes, and every combination of the supported flags.
 
@@ -85,12 +86,12 @@ def relevant_create_flags(cell: Cell) -> list[CreateFlag]:
     return flags
 
 
-def _create_flag_strategy(cell: Cell, supported: CreateFlag) -> SearchStrategy[CreateFlag]:
+def _create_flag_options(cell: Cell, supported: CreateFlag) -> tuple[CreateFlag, ...]:
     relevant = [f for f in relevant_create_flags(cell) if f & supported]
     every = [f for f in EXTRA_CREATE_FLAGS if f & supported]
     pairs = [a | b for a, b in itertools.combinations(relevant, 2)]
-    options = [CreateFlag(0)] * 6 + relevant * 2 + pairs + every
-    return st.sampled_from(options)
+    none = [CreateFlag(0)] * (len(relevant) * 2 + len(pairs) + len(every))
+    return (*none, *relevant * 2, *pairs, *every)
 
 
 @attrs.define
@@ -106,9 +107,9 @@ class Draws:
     domain_shape: SearchStrategy[tuple[DiskShape, ...]]
     cells: tuple[Cell, ...]
     cell_index: SearchStrategy[int]
-    create_flags: dict[Cell, SearchStrategy[CreateFlag]]
-    revert_flags: SearchStrategy[RevertFlag]
-    delete_flags: SearchStrategy[DeleteFlag]
+    create_flags: dict[Cell, tuple[CreateFlag, ...]]
+    revert_flags: tuple[RevertFlag, ...]
+    delete_flags: tuple[DeleteFlag, ...]
     lifecycle_kind: SearchStrategy[str]
     query_kind: SearchStrategy[str]
     disk_index: SearchStrategy[int] = st.integers(0, 2)
@@ -132,7 +133,7 @@ class Draws:
             if (caps.online or c.domain is DomainColumn.OFFLINE) and c not in exclude
         ]
         accepted = [c for c in cells if isinstance(profile.verdict(c), Accepted)]
-        weighted = tuple(accepted * 3 + cells) or ALL_CELLS
+        weighted = tuple(accepted * 5 + cells) or ALL_CELLS
         disk = st.tuples(st.sampled_from(FORMATS), st.sampled_from(DISK_DEFAULTS))
         max_disks = max(1, min(caps.max_disks, 3))
         domain = st.lists(disk, min_size=1, max_size=max_disks).map(tuple)
@@ -150,21 +151,26 @@ class Draws:
             domain_shape=domain,
             cells=weighted,
             cell_index=st.integers(0, len(weighted) - 1),
-            create_flags={c: _create_flag_strategy(c, caps.create_flags) for c in ALL_CELLS},
-            revert_flags=st.sampled_from(_combinations(revert, RevertFlag(0))),
-            delete_flags=st.sampled_from(_combinations(delete, DeleteFlag(0))),
+            create_flags={c: _create_flag_options(c, caps.create_flags) for c in ALL_CELLS},
+            revert_flags=tuple(_combinations(revert, RevertFlag(0))),
+            delete_flags=tuple(_combinations(delete, DeleteFlag(0))),
             lifecycle_kind=st.sampled_from(lifecycle or ("start",)),
             query_kind=st.sampled_from(queries or ("list",)),
         )
 
-    def cell(self, index: int, rotation: int) -> Cell:
-        """The cell at ``index`` of the weighted list turned by the example's ``rotation``.
+    @staticmethod
+    def rotated(options: tuple[Any, ...], index: int, rotation: int) -> Any:
+        """The option at ``index`` of a list turned by the example's ``rotation``.
 
         Hypothesis draws the simplest choice (index 0) far more often than the others inside a
         state machine; turning the list by a rotation drawn once per example moves that favoured
-        cell around from example to example, while a shrunk example still ends at index 0.
+        option around from example to example, while a shrunk example still ends at index 0.
         """
-        return self.cells[(index + rotation) % len(self.cells)]
+        return options[(index + rotation) % len(options)]
+
+    def index(self, count: int) -> SearchStrategy[int]:
+        """An index into ``count`` options."""
+        return self.sampled(tuple(range(count)))
 
     def sampled(self, options: tuple[Any, ...]) -> SearchStrategy[Any]:
         """``sampled_from(options)``, made once per distinct tuple."""
@@ -173,9 +179,7 @@ class Draws:
             strategy = self._sampled[options] = st.sampled_from(options)
         return strategy
 
-    def domain_index(self, count: int) -> SearchStrategy[int]:
-        """An index into ``count`` domains."""
-        return self.sampled(tuple(range(count)))
+    domain_index = index
 
     @staticmethod
     def create_names(snapshots: Mapping[str, Snapshot]) -> tuple[str, ...]:

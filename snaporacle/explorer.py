@@ -289,11 +289,29 @@ class SnapshotMachine(RuleBasedStateMachine):
         domain = self.model_domain(spec)
         return domain.state if domain else DomainState.SHUTOFF
 
-    def pick(self, data: st.DataObject) -> DomainSpec:
-        """One of the example's domains (the first when there is one)."""
-        if len(self.domains) == 1:
-            return self.domains[0]
-        return self.domains[data.draw(self.s.draws.domain_index(len(self.domains)))]
+    def pick(self, data: st.DataObject, with_snapshots: bool = False) -> DomainSpec:
+        """One of the example's domains (the first when there is one); ``with_snapshots``
+        picks among those that have snapshots, when some have."""
+        domains = self.domains
+        if with_snapshots:
+            domains = [d for d in self.domains if self.snapshot_count(d)] or domains
+        if len(domains) == 1:
+            return domains[0]
+        return domains[data.draw(self.s.draws.domain_index(len(domains)))]
+
+    def snapshot_count(self, spec: DomainSpec) -> int:
+        """How many snapshots the model has for a domain."""
+        domain = self.model_domain(spec)
+        return len(domain.snapshots) if domain else 0
+
+    def has_snapshots(self) -> bool:
+        """Whether any domain has a snapshot (reverts and deletes wait for one)."""
+        return any(d.snapshots for d in self.s.lockstep.world.domains.values())
+
+    def flags(self, data: st.DataObject, options: tuple[Any, ...]) -> Any:
+        """One of ``options`` (flag combinations), the list turned by the example's rotation."""
+        return self.s.draws.rotated(options, data.draw(self.s.draws.index(len(options))),
+                                    self.rotation)
 
     def snapshot_name(self, data: st.DataObject, spec: DomainSpec, interior: bool) -> str:
         """A snapshot name: mostly an existing one (``interior`` favours snapshots with both a
@@ -346,7 +364,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         s = self.s
         draws = s.draws
         spec = self.pick(data)
-        cell = draws.cell(data.draw(draws.cell_index), self.rotation)
+        cell = draws.rotated(draws.cells, data.draw(draws.cell_index), self.rotation)
         online = cell.domain is DomainColumn.ONLINE
         if online and not self.state(spec).active and draws.can_start:
             self.do(StartDomain(spec.name, paused=data.draw(draws.paused)), scene=True)
@@ -361,24 +379,24 @@ class SnapshotMachine(RuleBasedStateMachine):
         xml = snapshot_xml(s.adapter.root, name, cell.memory, modes,
                            explicit_sources=data.draw(draws.explicit_sources))
         flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
-        flags |= data.draw(draws.create_flags[cell])
+        flags |= self.flags(data, draws.create_flags[cell])
         self.do(CreateSnapshot(spec.name, xml, flags))
 
-    @precondition(lambda machine: "revert" in machine.s.draws.ops)
+    @precondition(lambda machine: "revert" in machine.s.draws.ops and machine.has_snapshots())
     @rule(data=st.data())
     def revert(self, data: st.DataObject) -> None:
         """Revert to a snapshot (mostly one in the middle of the tree) with any flags."""
-        spec = self.pick(data)
+        spec = self.pick(data, with_snapshots=True)
         name = self.snapshot_name(data, spec, interior=True)
-        self.do(RevertSnapshot(spec.name, name, data.draw(self.s.draws.revert_flags)))
+        self.do(RevertSnapshot(spec.name, name, self.flags(data, self.s.draws.revert_flags)))
 
-    @precondition(lambda machine: "delete" in machine.s.draws.ops)
+    @precondition(lambda machine: "delete" in machine.s.draws.ops and machine.has_snapshots())
     @rule(data=st.data())
     def delete(self, data: st.DataObject) -> None:
         """Delete a snapshot (mostly one with a parent and children) with any flags."""
-        spec = self.pick(data)
+        spec = self.pick(data, with_snapshots=True)
         name = self.snapshot_name(data, spec, interior=True)
-        self.do(DeleteSnapshot(spec.name, name, data.draw(self.s.draws.delete_flags)))
+        self.do(DeleteSnapshot(spec.name, name, self.flags(data, self.s.draws.delete_flags)))
 
     @precondition(lambda machine: bool(machine.s.draws.queries))
     @rule(data=st.data())
@@ -532,7 +550,7 @@ def explore(
     reporter: Reporter | None = None,
     sweep: bool = True,
     allow_failures: bool = False,
-    shrink_seconds: float = 10,
+    shrink_seconds: float = 3,
     exclude: frozenset[Cell] = frozenset(),
     database: ExampleDatabase | None = None,
     max_time: float | None = None,

@@ -10,15 +10,19 @@ divergence does not need is left (1-minimal, as delta debugging calls it).
 
 from __future__ import annotations
 
+import re
+
 from .adapters.protocol import Adapter
 from .lockstep import Divergence, Lockstep
 from .model.ops import Op
 from .model.profile import Profile
 
 
-def _signature(divergence: Divergence) -> tuple[str, str]:
+def signature(divergence: Divergence) -> tuple[str, str]:
+    """What makes two divergences the same: the kind of operation and what differs first
+    (without list positions, which move when a domain or a disk is cut)."""
     first = divergence.differences[0] if divergence.differences else ""
-    return divergence.trace[-1].op.kind, first.split(":", 1)[0]
+    return divergence.trace[-1].op.kind, re.sub(r"\[\d+\]", "[]", first.split(":", 1)[0])
 
 
 def replay_ops(
@@ -39,7 +43,7 @@ def minimize(
     adapter: Adapter, profile: Profile, divergence: Divergence, allow_failures: bool = False
 ) -> Divergence:
     """The divergence cut until no single step can go, with the same signature."""
-    wanted = _signature(divergence)
+    wanted = signature(divergence)
     best = divergence
     size = max(1, (len(best.trace) - 1) // 2)
     while True:
@@ -49,7 +53,7 @@ def minimize(
             start = max(0, end - size)
             ops = [step.op for step in best.trace]
             found = replay_ops(adapter, profile, ops[:start] + ops[end:], allow_failures)
-            if found is not None and _signature(found) == wanted and len(found.trace) < len(best.trace):
+            if found is not None and signature(found) == wanted and len(found.trace) < len(best.trace):
                 best = found
                 cut = True
             end = min(start, len(best.trace) - 1)

@@ -41,8 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                              "redis://HOST:PORT (pip install 'snaporacle[redis]'), or none")
     parser.add_argument("--max-time", type=float, metavar="SECONDS",
                         help="stop drawing new examples after this many seconds")
-    parser.add_argument("--shrink-seconds", type=float, default=10, metavar="SECONDS",
-                        help="time Hypothesis may spend shrinking a divergence (default 10)")
+    parser.add_argument("--shrink-seconds", type=float, default=3, metavar="SECONDS",
+                        help="time Hypothesis may spend shrinking a divergence (default 3); the"
+                             " replay minimizer then cuts every step it can")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="run N adapters in N processes, one merged report")
     parser.add_argument("--report-json", type=Path, help="write the run's report here")
