@@ -55,6 +55,7 @@ from ...model.ops import (
     WriteData,
 )
 from ...profiles import profile_names
+from ... import reaper
 from ..protocol import Capabilities
 from ..qemu.images import QemuImageTool
 from ._shared_read import read_shared
@@ -123,6 +124,7 @@ class LibvirtAdapter:
                         " close it first (libvirt allows one qemu:///embed root per process)"
                     )
                 _embed_users.add(self._embed)
+            reaper.enable()  # a destroyed QEMU is reaped at once, not when PID 1 gets to it
         self._domains: set[str] = set()
         self._conn: Any = None
         try:
