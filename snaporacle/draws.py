@@ -110,8 +110,6 @@ class Draws:
     create_flags: dict[Cell, tuple[CreateFlag, ...]]
     revert_flags: tuple[RevertFlag, ...]
     delete_flags: tuple[DeleteFlag, ...]
-    lifecycle_kind: SearchStrategy[str]
-    query_kind: SearchStrategy[str]
     disk_index: SearchStrategy[int] = st.integers(0, 2)
     block: SearchStrategy[int] = st.integers(0, 3)
     pattern: SearchStrategy[int] = st.integers(1, 255)
@@ -154,8 +152,6 @@ class Draws:
             create_flags={c: _create_flag_options(c, caps.create_flags) for c in ALL_CELLS},
             revert_flags=tuple(_combinations(revert, RevertFlag(0))),
             delete_flags=tuple(_combinations(delete, DeleteFlag(0))),
-            lifecycle_kind=st.sampled_from(lifecycle or ("start",)),
-            query_kind=st.sampled_from(queries or ("list",)),
         )
 
     @staticmethod

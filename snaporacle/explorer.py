@@ -308,8 +308,9 @@ class SnapshotMachine(RuleBasedStateMachine):
         """Whether any domain has a snapshot (reverts and deletes wait for one)."""
         return any(d.snapshots for d in self.s.lockstep.world.domains.values())
 
-    def flags(self, data: st.DataObject, options: tuple[Any, ...]) -> Any:
-        """One of ``options`` (flag combinations), the list turned by the example's rotation."""
+    def choose(self, data: st.DataObject, options: tuple[Any, ...]) -> Any:
+        """One of ``options``, the list turned by the example's rotation (see
+        :meth:`~snaporacle.draws.Draws.rotated`)."""
         return self.s.draws.rotated(options, data.draw(self.s.draws.index(len(options))),
                                     self.rotation)
 
@@ -338,7 +339,7 @@ class SnapshotMachine(RuleBasedStateMachine):
     def lifecycle(self, data: st.DataObject) -> None:
         """Start (running or paused), pause, resume or destroy a domain."""
         spec = self.pick(data)
-        kind = data.draw(self.s.draws.lifecycle_kind)
+        kind = self.choose(data, self.s.draws.lifecycle)
         ops: dict[str, Op] = {
             "start": StartDomain(spec.name),
             "start-paused": StartDomain(spec.name, paused=True),
@@ -379,7 +380,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         xml = snapshot_xml(s.adapter.root, name, cell.memory, modes,
                            explicit_sources=data.draw(draws.explicit_sources))
         flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
-        flags |= self.flags(data, draws.create_flags[cell])
+        flags |= self.choose(data, draws.create_flags[cell])
         self.do(CreateSnapshot(spec.name, xml, flags))
 
     @precondition(lambda machine: "revert" in machine.s.draws.ops and machine.has_snapshots())
@@ -388,7 +389,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         """Revert to a snapshot (mostly one in the middle of the tree) with any flags."""
         spec = self.pick(data, with_snapshots=True)
         name = self.snapshot_name(data, spec, interior=True)
-        self.do(RevertSnapshot(spec.name, name, self.flags(data, self.s.draws.revert_flags)))
+        self.do(RevertSnapshot(spec.name, name, self.choose(data, self.s.draws.revert_flags)))
 
     @precondition(lambda machine: "delete" in machine.s.draws.ops and machine.has_snapshots())
     @rule(data=st.data())
@@ -396,14 +397,14 @@ class SnapshotMachine(RuleBasedStateMachine):
         """Delete a snapshot (mostly one with a parent and children) with any flags."""
         spec = self.pick(data, with_snapshots=True)
         name = self.snapshot_name(data, spec, interior=True)
-        self.do(DeleteSnapshot(spec.name, name, self.flags(data, self.s.draws.delete_flags)))
+        self.do(DeleteSnapshot(spec.name, name, self.choose(data, self.s.draws.delete_flags)))
 
     @precondition(lambda machine: bool(machine.s.draws.queries))
     @rule(data=st.data())
     def query(self, data: st.DataObject) -> None:
         """List, current, or the XML of a snapshot."""
         spec = self.pick(data)
-        kind = data.draw(self.s.draws.query_kind)
+        kind = self.choose(data, self.s.draws.queries)
         if kind == "list":
             self.do(ListSnapshots(spec.name))
         elif kind == "current":
