@@ -8,6 +8,7 @@ seeds.
 
     python benchmarks/bench_explorer.py [--examples 100] [--steps 30] [--repeat 3]
     python benchmarks/bench_explorer.py --adapter qemu --examples 10 --steps 10
+    python benchmarks/bench_explorer.py --workers 1 2
 
 With ``--adapter NAME`` (and ``--uri``) it measures the explorer's steps per second on that
 adapter against ``fake`` with the same examples, steps and seed, instead.
@@ -30,6 +31,7 @@ from snaporacle.explorer import NAMES, explore
 from snaporacle.model.modes import CreateFlag, DeleteFlag, RevertFlag
 from snaporacle.model.ops import Op, Result
 from snaporacle.model.profile import ALL_CELLS, Cell
+from snaporacle.parallel import Job, explore_parallel
 from snaporacle.profiles import load_profile
 from snaporacle.reporting import NullReporter
 
@@ -159,6 +161,25 @@ def compare_adapter(name: str, uri: str | None, examples: int, steps: int) -> No
           f"{len(real.divergences)}")
 
 
+#: (adapter, uri, examples, steps) of the --workers measurement.
+WORKER_RUNS = (("fake", None, 120, 20), ("qemu", None, 8, 10), ("libvirt", "qemu:///embed", 8, 10))
+
+
+def compare_workers(counts: tuple[int, ...]) -> None:
+    """Rule calls per second at each worker count on fake, qemu and qemu:///embed, one run."""
+    for name, uri, examples, steps in WORKER_RUNS:
+        rates = {}
+        for workers in counts:
+            job = Job(name, uri, None, examples, steps, 1, "none", 3, None)
+            result = explore_parallel(job, workers, sweep=False)
+            rates[workers] = result.coverage.rules / result.seconds
+            print(f"{name} {uri or ''} workers={workers}: {result.coverage.rules} rule calls in "
+                  f"{result.seconds:.1f} s = {rates[workers]:.1f}/s, "
+                  f"{len(result.divergences)} divergence(s)", flush=True)
+        base = rates[counts[0]]
+        print(f"{name}: " + ", ".join(f"{w} workers {r / base:.2f}x" for w, r in rates.items()))
+
+
 def main() -> None:
     """Print both rates, their ratio, and the time to cover the 64 cells."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -167,8 +188,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--adapter", help="measure this adapter against fake instead")
     parser.add_argument("--uri")
+    parser.add_argument("--workers", type=int, nargs="+",
+                        help="measure these worker counts on fake, qemu and qemu:///embed instead")
     args = parser.parse_args()
     profile = load_profile("libvirt-current")
+    if args.workers:
+        compare_workers(tuple(args.workers))
+        return
     if args.adapter:
         compare_adapter(args.adapter, args.uri, args.examples, args.steps)
         return
