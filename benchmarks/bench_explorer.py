@@ -161,16 +161,21 @@ def compare_adapter(name: str, uri: str | None, examples: int, steps: int) -> No
           f"{len(real.divergences)}")
 
 
-#: (adapter, uri, examples, steps) of the --workers measurement.
-WORKER_RUNS = (("fake", None, 120, 20), ("qemu", None, 8, 10), ("libvirt", "qemu:///embed", 8, 10))
+#: Cells where Debian 12's libvirt 9.0 is known to differ (docs/FINDINGS.md), left out so that
+#: the throughput runs on qemu:///embed do not stop at that finding.
+KNOWN_EMBED = ("offline/memory=omit/disk=internal/disk-only", "offline/memory=no/disk=internal/disk-only")
+
+#: (adapter, uri, examples, steps, cells left out) of the --workers measurement.
+WORKER_RUNS = (("fake", None, 120, 20, ()), ("qemu", None, 8, 10, ()),
+               ("libvirt", "qemu:///embed", 8, 10, KNOWN_EMBED))
 
 
 def compare_workers(counts: tuple[int, ...]) -> None:
     """Rule calls per second at each worker count on fake, qemu and qemu:///embed, one run."""
-    for name, uri, examples, steps in WORKER_RUNS:
+    for name, uri, examples, steps, exclude in WORKER_RUNS:
         rates = {}
         for workers in counts:
-            job = Job(name, uri, None, examples, steps, 1, "none", 3, None)
+            job = Job(name, uri, None, examples, steps, 1, "none", 3, None, exclude)
             result = explore_parallel(job, workers, sweep=False)
             rates[workers] = result.coverage.rules / result.seconds
             print(f"{name} {uri or ''} workers={workers}: {result.coverage.rules} rule calls in "
