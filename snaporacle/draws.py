@@ -1,19 +1,20 @@
-"""What the explorer draws, as Hypothesis strategies built once per adapter and profile.
+"""What the explorer draws: option lists made once per adapter and profile, and integer choices.
 
-Strategies are made when a machine is bound (or on first use, cached by their arguments), never
-per draw. The weights push toward what drivers get wrong while keeping everything else:
+Each rule draws a fixed tuple of integer choices (:func:`choices`) that :class:`Picks` maps onto
+option lists made once per bound machine (:class:`Draws`); no strategy is built per draw. The
+weights push toward what drivers get wrong while keeping everything else:
 
 - domain shapes: one to three domains of one to three disks, qcow2 or raw, each disk with or
   without its own ``snapshot=`` default (qcow2 and no default are the simplest, shrunk toward);
 - creates: cells the profile accepts five times as often as the others (refused cells
-  and invalid combinations stay; the list is turned per example, see :meth:`Draws.rotated`),
+  and invalid combinations stay; the list is turned per example, see :meth:`Picks.turned`),
   a fresh name most of the time, and the extra flags that matter in the drawn cell (HALT,
   LIVE, QUIESCE on running domains, REUSE_EXT with external disks, ATOMIC) twice as often as
   the others, and no extra flag half the time;
 - reverts and deletes: snapshots with both a parent and children three times as often as the
   others, an unknown name sometimes, and every combination of the supported flags.
 
-``sampled_from`` shrinks toward its first element, so each list starts with the plainest choice.
+A choice shrinks toward 0, the first option, so each list starts with the plainest choice.
 """
 
 from __future__ import annotations
@@ -94,36 +95,64 @@ def _create_flag_options(cell: Cell, supported: CreateFlag) -> tuple[CreateFlag,
     return (*none, *relevant * 2, *pairs, *every)
 
 
+#: One choice: an index into any list of options (taken modulo its length). Rules draw fixed
+#: tuples of these, never a strategy built per draw, which keeps Hypothesis' own cost low.
+CHOICE = st.integers(0, 1023)
+
+
+def choices(count: int) -> SearchStrategy[tuple[int, ...]]:
+    """``count`` choices for one rule."""
+    return st.tuples(*[CHOICE] * count)
+
+
+class Picks:
+    """A rule's choices, taken one after the other (and again from the start if it asks for more)."""
+
+    def __init__(self, values: tuple[int, ...], rotation: int = 0) -> None:
+        self.values = values
+        self.rotation = rotation
+        self.at = 0
+
+    def next(self) -> int:
+        """The next raw choice."""
+        value = self.values[self.at % len(self.values)]
+        self.at += 1
+        return value
+
+    def of(self, options: Sequence[Any]) -> Any:
+        """One of ``options``: the plainest (the first) when the choice is 0."""
+        return options[self.next() % len(options)]
+
+    def turned(self, options: Sequence[Any]) -> Any:
+        """One of ``options``, the list turned by the example's rotation.
+
+        Hypothesis draws the simplest choice (0) far more often than the others inside a state
+        machine; turning the list by a rotation drawn once per example moves that favoured option
+        around from example to example, while a shrunk example still ends at the first option.
+        """
+        return options[(self.next() + self.rotation) % len(options)]
+
+
 @attrs.define
 class Draws:
-    """The strategies of one bound machine (see the module docstring)."""
+    """The option lists of one bound machine (see the module docstring)."""
 
     ops: frozenset[str]
     lifecycle: tuple[str, ...]
     queries: tuple[str, ...]
     can_start: bool
     can_destroy: bool
-    domain_count: SearchStrategy[int]
-    domain_shape: SearchStrategy[tuple[DiskShape, ...]]
+    max_disks: int
     cells: tuple[Cell, ...]
-    cell_index: SearchStrategy[int]
     create_flags: dict[Cell, tuple[CreateFlag, ...]]
     revert_flags: tuple[RevertFlag, ...]
     delete_flags: tuple[DeleteFlag, ...]
-    disk_index: SearchStrategy[int] = st.integers(0, 2)
-    block: SearchStrategy[int] = st.integers(0, 3)
-    pattern: SearchStrategy[int] = st.integers(1, 255)
-    paused: SearchStrategy[bool] = st.booleans()
-    vary_disk: SearchStrategy[bool] = st.booleans()
-    explicit_sources: SearchStrategy[bool] = st.booleans()
-    column: SearchStrategy[Column] = st.sampled_from(list(Column))
-    _sampled: dict[tuple[Any, ...], SearchStrategy[Any]] = attrs.field(factory=dict)
 
     @classmethod
     def for_adapter(
         cls, caps: Capabilities, profile: Profile, exclude: frozenset[Cell] = frozenset()
     ) -> Draws:
-        """The strategies for an adapter's capabilities and a profile."""
+        """The options for an adapter's capabilities and a profile."""
         lifecycle = tuple(k for k, needs in LIFECYCLE_NEEDS if needs in caps.ops and caps.online)
         queries = tuple(k for k in ("list", "current", "dumpxml") if k in caps.ops)
         cells = [
@@ -131,10 +160,6 @@ class Draws:
             if (caps.online or c.domain is DomainColumn.OFFLINE) and c not in exclude
         ]
         accepted = [c for c in cells if isinstance(profile.verdict(c), Accepted)]
-        weighted = tuple(accepted * 5 + cells) or ALL_CELLS
-        disk = st.tuples(st.sampled_from(FORMATS), st.sampled_from(DISK_DEFAULTS))
-        max_disks = max(1, min(caps.max_disks, 3))
-        domain = st.lists(disk, min_size=1, max_size=max_disks).map(tuple)
         revert = [f for f in (RevertFlag.RUNNING, RevertFlag.PAUSED, RevertFlag.FORCE)
                   if f & caps.revert_flags]
         delete = [f for f in (DeleteFlag.CHILDREN, DeleteFlag.CHILDREN_ONLY,
@@ -145,37 +170,20 @@ class Draws:
             queries=queries,
             can_start="start" in caps.ops,
             can_destroy="destroy" in caps.ops,
-            domain_count=st.sampled_from(DOMAIN_COUNTS),
-            domain_shape=domain,
-            cells=weighted,
-            cell_index=st.integers(0, len(weighted) - 1),
+            max_disks=max(1, min(caps.max_disks, 3)),
+            cells=tuple(accepted * 5 + cells) or ALL_CELLS,
             create_flags={c: _create_flag_options(c, caps.create_flags) for c in ALL_CELLS},
             revert_flags=tuple(_combinations(revert, RevertFlag(0))),
             delete_flags=tuple(_combinations(delete, DeleteFlag(0))),
         )
 
-    @staticmethod
-    def rotated(options: tuple[Any, ...], index: int, rotation: int) -> Any:
-        """The option at ``index`` of a list turned by the example's ``rotation``.
-
-        Hypothesis draws the simplest choice (index 0) far more often than the others inside a
-        state machine; turning the list by a rotation drawn once per example moves that favoured
-        option around from example to example, while a shrunk example still ends at index 0.
-        """
-        return options[(index + rotation) % len(options)]
-
-    def index(self, count: int) -> SearchStrategy[int]:
-        """An index into ``count`` options."""
-        return self.sampled(tuple(range(count)))
-
-    def sampled(self, options: tuple[Any, ...]) -> SearchStrategy[Any]:
-        """``sampled_from(options)``, made once per distinct tuple."""
-        strategy = self._sampled.get(options)
-        if strategy is None:
-            strategy = self._sampled[options] = st.sampled_from(options)
-        return strategy
-
-    domain_index = index
+    def shapes(self, picks: Picks) -> list[tuple[DiskShape, ...]]:
+        """The example's domains: how many, and each one's disks (format, own default)."""
+        return [
+            tuple((picks.of(FORMATS), picks.of(DISK_DEFAULTS))
+                  for _ in range(1 + picks.next() % self.max_disks))
+            for _ in range(picks.of(DOMAIN_COUNTS))
+        ]
 
     @staticmethod
     def create_names(snapshots: Mapping[str, Snapshot]) -> tuple[str, ...]:

@@ -37,7 +37,6 @@ import attrs
 import hypothesis
 import hypothesis.reporting
 from hypothesis import HealthCheck
-from hypothesis import strategies as st
 from hypothesis.database import ExampleDatabase
 from hypothesis.internal.conjecture import engine as conjecture_engine
 from hypothesis.stateful import (
@@ -50,12 +49,12 @@ from hypothesis.stateful import (
 )
 
 from .adapters.protocol import Adapter
-from .draws import NAMES, Draws
+from .draws import NAMES, Draws, Picks, choices
 from .lockstep import Divergence, Lockstep, cell_verdict_met
 from .minimize import minimize
 from .model.definition import DomainSpec
 from .model.invariants import world_problems
-from .model.modes import CreateFlag, DomainColumn, DomainState
+from .model.modes import Column, CreateFlag, DomainColumn, DomainState
 from .model.ops import (
     CreateSnapshot,
     CurrentSnapshot,
@@ -86,6 +85,10 @@ __all__ = [
     "explore",
     "sweep_cells",
 ]
+
+
+_BOOLS = (False, True)
+_COLUMNS = tuple(Column)
 
 
 def _outcome_label(result: Result) -> str:
@@ -289,15 +292,13 @@ class SnapshotMachine(RuleBasedStateMachine):
         domain = self.model_domain(spec)
         return domain.state if domain else DomainState.SHUTOFF
 
-    def pick(self, data: st.DataObject, with_snapshots: bool = False) -> DomainSpec:
+    def pick(self, picks: Picks, with_snapshots: bool = False) -> DomainSpec:
         """One of the example's domains (the first when there is one); ``with_snapshots``
         picks among those that have snapshots, when some have."""
         domains = self.domains
         if with_snapshots:
             domains = [d for d in self.domains if self.snapshot_count(d)] or domains
-        if len(domains) == 1:
-            return domains[0]
-        return domains[data.draw(self.s.draws.domain_index(len(domains)))]
+        return domains[0] if len(domains) == 1 else picks.of(domains)
 
     def snapshot_count(self, spec: DomainSpec) -> int:
         """How many snapshots the model has for a domain."""
@@ -308,38 +309,35 @@ class SnapshotMachine(RuleBasedStateMachine):
         """Whether any domain has a snapshot (reverts and deletes wait for one)."""
         return any(d.snapshots for d in self.s.lockstep.world.domains.values())
 
-    def choose(self, data: st.DataObject, options: tuple[Any, ...]) -> Any:
-        """One of ``options``, the list turned by the example's rotation (see
-        :meth:`~snaporacle.draws.Draws.rotated`)."""
-        return self.s.draws.rotated(options, data.draw(self.s.draws.index(len(options))),
-                                    self.rotation)
+    def picks(self, values: tuple[int, ...]) -> Picks:
+        """A rule's choices, with the example's rotation."""
+        return Picks(values, self.rotation)
 
-    def snapshot_name(self, data: st.DataObject, spec: DomainSpec, interior: bool) -> str:
+    def snapshot_name(self, picks: Picks, spec: DomainSpec, interior: bool) -> str:
         """A snapshot name: mostly an existing one (``interior`` favours snapshots with both a
         parent and children), sometimes any name."""
         domain = self.model_domain(spec)
-        names = self.s.draws.target_names(domain.snapshots if domain else {}, interior)
-        name: str = data.draw(self.s.draws.sampled(names))
+        name: str = picks.of(Draws.target_names(domain.snapshots if domain else {}, interior))
         return name
 
     # --- rules ----------------------------------------------------------------------------------
 
-    @initialize(data=st.data())
-    def define(self, data: st.DataObject) -> None:
+    @initialize(c=choices(24))
+    def define(self, c: tuple[int, ...]) -> None:
         """Define the example's domains."""
-        draws = self.s.draws
-        self.rotation = data.draw(draws.cell_index)
-        for index in range(data.draw(draws.domain_count)):
-            spec = domain_spec(self.s.adapter.root, index, disks=data.draw(draws.domain_shape))
+        self.rotation = c[0]
+        for index, disks in enumerate(self.s.draws.shapes(Picks(c[1:]))):
+            spec = domain_spec(self.s.adapter.root, index, disks=disks)
             self.domains.append(spec)
             self.do(DefineDomain(spec))
 
     @precondition(lambda machine: bool(machine.s.draws.lifecycle))
-    @rule(data=st.data())
-    def lifecycle(self, data: st.DataObject) -> None:
+    @rule(c=choices(2))
+    def lifecycle(self, c: tuple[int, ...]) -> None:
         """Start (running or paused), pause, resume or destroy a domain."""
-        spec = self.pick(data)
-        kind = self.choose(data, self.s.draws.lifecycle)
+        picks = self.picks(c)
+        spec = self.pick(picks)
+        kind = picks.turned(self.s.draws.lifecycle)
         ops: dict[str, Op] = {
             "start": StartDomain(spec.name),
             "start-paused": StartDomain(spec.name, paused=True),
@@ -350,67 +348,73 @@ class SnapshotMachine(RuleBasedStateMachine):
         self.do(ops[kind])
 
     @precondition(lambda machine: "write" in machine.s.draws.ops)
-    @rule(data=st.data())
-    def write(self, data: st.DataObject) -> None:
-        """Write one block of one disk."""
-        spec = self.pick(data)
-        draws = self.s.draws
-        disk = spec.disks[data.draw(draws.disk_index) % len(spec.disks)]
-        self.do(WriteData(spec.name, disk.target, data.draw(draws.block), data.draw(draws.pattern)))
+    @rule(c=choices(4))
+    def write(self, c: tuple[int, ...]) -> None:
+        """Write one block (of the first four) of one disk with a pattern 1..255."""
+        picks = self.picks(c)
+        spec = self.pick(picks)
+        disk = picks.of(spec.disks)
+        self.do(WriteData(spec.name, disk.target, picks.next() % 4, 1 + picks.next() % 255))
 
     @precondition(lambda machine: "create" in machine.s.draws.ops)
-    @rule(data=st.data())
-    def create(self, data: st.DataObject) -> None:
+    @rule(c=choices(9))
+    def create(self, c: tuple[int, ...]) -> None:
         """Create a snapshot in a drawn cell, the domain brought to the cell's state first."""
         s = self.s
         draws = s.draws
-        spec = self.pick(data)
-        cell = draws.rotated(draws.cells, data.draw(draws.cell_index), self.rotation)
+        picks = self.picks(c)
+        spec = self.pick(picks)
+        cell: Cell = picks.turned(draws.cells)
         online = cell.domain is DomainColumn.ONLINE
+        paused = picks.of(_BOOLS)
         if online and not self.state(spec).active and draws.can_start:
-            self.do(StartDomain(spec.name, paused=data.draw(draws.paused)), scene=True)
+            self.do(StartDomain(spec.name, paused=paused), scene=True)
         elif not online and self.state(spec).active and draws.can_destroy:
             self.do(DestroyDomain(spec.name), scene=True)
         domain = self.model_domain(spec)
-        name = data.draw(draws.sampled(draws.create_names(domain.snapshots if domain else {})))
+        name = picks.of(Draws.create_names(domain.snapshots if domain else {}))
         targets = tuple(d.target for d in spec.disks)
         modes = dict.fromkeys(targets, cell.disk)
-        if len(targets) > 1 and data.draw(draws.vary_disk):
-            modes[targets[data.draw(draws.disk_index) % len(targets)]] = data.draw(draws.column)
+        vary, varied, column = picks.of(_BOOLS), picks.of(targets), picks.of(_COLUMNS)
+        if len(targets) > 1 and vary:
+            modes[varied] = column
         xml = snapshot_xml(s.adapter.root, name, cell.memory, modes,
-                           explicit_sources=data.draw(draws.explicit_sources))
+                           explicit_sources=picks.of(_BOOLS))
         flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
-        flags |= self.choose(data, draws.create_flags[cell])
+        flags |= picks.turned(draws.create_flags[cell])
         self.do(CreateSnapshot(spec.name, xml, flags))
 
     @precondition(lambda machine: "revert" in machine.s.draws.ops and machine.has_snapshots())
-    @rule(data=st.data())
-    def revert(self, data: st.DataObject) -> None:
+    @rule(c=choices(3))
+    def revert(self, c: tuple[int, ...]) -> None:
         """Revert to a snapshot (mostly one in the middle of the tree) with any flags."""
-        spec = self.pick(data, with_snapshots=True)
-        name = self.snapshot_name(data, spec, interior=True)
-        self.do(RevertSnapshot(spec.name, name, self.choose(data, self.s.draws.revert_flags)))
+        picks = self.picks(c)
+        spec = self.pick(picks, with_snapshots=True)
+        name = self.snapshot_name(picks, spec, interior=True)
+        self.do(RevertSnapshot(spec.name, name, picks.turned(self.s.draws.revert_flags)))
 
     @precondition(lambda machine: "delete" in machine.s.draws.ops and machine.has_snapshots())
-    @rule(data=st.data())
-    def delete(self, data: st.DataObject) -> None:
+    @rule(c=choices(3))
+    def delete(self, c: tuple[int, ...]) -> None:
         """Delete a snapshot (mostly one with a parent and children) with any flags."""
-        spec = self.pick(data, with_snapshots=True)
-        name = self.snapshot_name(data, spec, interior=True)
-        self.do(DeleteSnapshot(spec.name, name, self.choose(data, self.s.draws.delete_flags)))
+        picks = self.picks(c)
+        spec = self.pick(picks, with_snapshots=True)
+        name = self.snapshot_name(picks, spec, interior=True)
+        self.do(DeleteSnapshot(spec.name, name, picks.turned(self.s.draws.delete_flags)))
 
     @precondition(lambda machine: bool(machine.s.draws.queries))
-    @rule(data=st.data())
-    def query(self, data: st.DataObject) -> None:
+    @rule(c=choices(3))
+    def query(self, c: tuple[int, ...]) -> None:
         """List, current, or the XML of a snapshot."""
-        spec = self.pick(data)
-        kind = self.choose(data, self.s.draws.queries)
+        picks = self.picks(c)
+        spec = self.pick(picks)
+        kind = picks.turned(self.s.draws.queries)
         if kind == "list":
             self.do(ListSnapshots(spec.name))
         elif kind == "current":
             self.do(CurrentSnapshot(spec.name))
         else:
-            self.do(DumpSnapshotXML(spec.name, self.snapshot_name(data, spec, interior=False)))
+            self.do(DumpSnapshotXML(spec.name, self.snapshot_name(picks, spec, interior=False)))
 
     @invariant()
     def world_is_sound(self) -> None:
