@@ -22,13 +22,12 @@ import time
 
 import hypothesis
 from hypothesis import HealthCheck
-from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
 from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.adapters.registry import load_adapter
-from snaporacle.explorer import NAMES, explore
-from snaporacle.model.modes import CreateFlag, DeleteFlag, RevertFlag
+from snaporacle.draws import choices
+from snaporacle.explorer import explore
 from snaporacle.model.ops import Op, Result
 from snaporacle.model.profile import ALL_CELLS, Cell
 from snaporacle.parallel import Job, explore_parallel
@@ -37,44 +36,36 @@ from snaporacle.reporting import NullReporter
 
 
 def plain_machine(counter: list[int]) -> type[RuleBasedStateMachine]:
-    """A state machine with the explorer's rules and draws, doing nothing in them."""
+    """A state machine with the explorer's rules and draws (the same choice tuples), doing
+    nothing in them."""
 
     class Plain(RuleBasedStateMachine):
-        @initialize()
-        def define(self) -> None:
+        @initialize(c=choices(24))
+        def define(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
-        @rule(kind=st.sampled_from(("start", "start-paused", "pause", "resume", "destroy")))
-        def lifecycle(self, kind: str) -> None:
+        @rule(c=choices(2))
+        def lifecycle(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
-        @rule(disk=st.integers(0, 1), block=st.integers(0, 3), pattern=st.integers(1, 255))
-        def write(self, disk: int, block: int, pattern: int) -> None:
+        @rule(c=choices(4))
+        def write(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
-        @rule(cell=st.sampled_from(ALL_CELLS), name=st.sampled_from(NAMES), data=st.data())
-        def create(self, cell: Cell, name: str, data: st.DataObject) -> None:
-            data.draw(st.booleans())
-            data.draw(st.booleans())
-            if data.draw(st.integers(0, 3)) == 0:
-                data.draw(st.lists(st.sampled_from(list(CreateFlag)), max_size=2, unique=True))
+        @rule(c=choices(9))
+        def create(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
-        @rule(data=st.data())
-        def revert(self, data: st.DataObject) -> None:
-            data.draw(st.sampled_from(NAMES))
-            data.draw(st.lists(st.sampled_from(list(RevertFlag)), max_size=2, unique=True))
+        @rule(c=choices(3))
+        def revert(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
-        @rule(data=st.data())
-        def delete(self, data: st.DataObject) -> None:
-            data.draw(st.sampled_from(NAMES))
-            data.draw(st.lists(st.sampled_from(list(DeleteFlag)), max_size=2, unique=True))
+        @rule(c=choices(3))
+        def delete(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
-        @rule(kind=st.sampled_from(("list", "current", "dumpxml")), data=st.data())
-        def query(self, kind: str, data: st.DataObject) -> None:
-            data.draw(st.sampled_from(NAMES))
+        @rule(c=choices(3))
+        def query(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
     return Plain

@@ -329,7 +329,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         for index, disks in enumerate(self.s.draws.shapes(Picks(c[1:]))):
             spec = domain_spec(self.s.adapter.root, index, disks=disks)
             self.domains.append(spec)
-            self.do(DefineDomain(spec))
+            self.do(DefineDomain(spec), scene=index > 0)
 
     @precondition(lambda machine: bool(machine.s.draws.lifecycle))
     @rule(c=choices(2))
