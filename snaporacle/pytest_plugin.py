@@ -6,7 +6,10 @@ steps the explorer runs; also registered as the Hypothesis settings profiles ``s
 ``snaporacle-ci`` and ``snaporacle-thorough``, prefixed so as not to replace Hypothesis' own
 ``ci`` profile, which it loads by itself on CI machines).
 Fixtures: ``snap_adapter`` (a fresh adapter, closed after the test), ``snap_profile``,
-``snap_settings`` (the chosen examples and steps).
+``snap_settings`` (the chosen examples and steps), ``snap_machine`` (the explorer's
+:class:`~snaporacle.explorer.SnapshotMachine` bound to that adapter and profile, for
+``run_state_machine_as_test``). Every adapter has its own work directory, so the fixtures work
+under ``pytest-xdist`` (``-n N``) as they do in one process.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from hypothesis import settings
 
 from .adapters.protocol import Adapter
 from .adapters.registry import load_adapter
+from .explorer import SnapshotMachine
 from .model.profile import Profile
 from .profiles import load_profile
 
@@ -68,3 +72,9 @@ def snap_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The explorer size chosen with ``--snap-hypothesis``."""
     examples, steps = SIZES[request.config.getoption("--snap-hypothesis")]
     return {"examples": examples, "steps": steps}
+
+
+@pytest.fixture
+def snap_machine(snap_adapter: Adapter, snap_profile: Profile) -> type[SnapshotMachine]:
+    """The explorer's state machine bound to the adapter under test and its profile."""
+    return SnapshotMachine.bind(lambda: snap_adapter, snap_profile, owns_adapter=False)

@@ -222,8 +222,12 @@ def test_pytest_xdist_runs_bound_machines(tmp_path: Path) -> None:
         "TestB = B.TestCase\n"
         "TestB.settings = settings(max_examples=10, stateful_step_count=10, deadline=None,\n"
         "                          phases=[Phase.generate])\n"
-        "def test_fixture(snap_adapter, snap_profile):\n"
+        "from hypothesis.stateful import run_state_machine_as_test\n"
+        "def test_fixture(snap_machine, snap_profile):\n"
         "    assert snap_profile.name == 'libvirt-current'\n"
+        "    run_state_machine_as_test(snap_machine, settings=settings(max_examples=5,\n"
+        "                              stateful_step_count=5, deadline=None))\n"
+        "    assert snap_machine.session().coverage.rules > 0\n"
     )
     done = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider",
