@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ... import reaper
 from ...backend import BLOCK_SIZE, DISK_BLOCKS
 from ...errors import AdapterError, BackendError
 from ...model.codes import outcome_for_code
@@ -55,7 +56,6 @@ from ...model.ops import (
     WriteData,
 )
 from ...profiles import profile_names
-from ... import reaper
 from ..protocol import Capabilities
 from ..qemu.images import QemuImageTool
 from ._shared_read import read_shared
