@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import shutil
 import socket
 import subprocess
@@ -149,6 +150,8 @@ def test_the_minimizer_leaves_no_step_that_can_go() -> None:
     found = explore(BrokenAdapter(), PROFILE, examples=400, steps=25, seed=1, sweep=False,
                     shrink_seconds=0)
     divergence = found.divergences[0]
+    copy = pickle.loads(pickle.dumps(divergence))  # workers send divergences back
+    assert copy.differences == divergence.differences and len(copy.trace) == len(divergence.trace)
     shortest = minimize(BrokenAdapter(), PROFILE, divergence)
     assert len(shortest.trace) <= len(divergence.trace)
     ops = [step.op for step in shortest.trace]
