@@ -593,6 +593,9 @@ def explore(
                     settings=run_settings(chunk, steps, database),
                 )
     except Divergence as divergence:
+        if session.first_detection is None:  # raised by an invariant, not by a step
+            session.first_detection = time.perf_counter() - start
+            session.examples_at_first_detection = coverage.examples
         shortest = minimize(adapter, profile, divergence, allow_failures)
         minimal_at = time.perf_counter() - start
         divergences.append(shortest)
