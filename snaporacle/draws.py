@@ -15,6 +15,11 @@ weights push toward what drivers get wrong while keeping everything else:
   others, an unknown name sometimes, and every combination of the supported flags.
 
 A choice shrinks toward 0, the first option, so each list starts with the plainest choice.
+
+Swarm testing (Groce et al., ISSTA 2012) over the flags, each example allowing a random subset of
+the flag bits, was measured on the mutation benchmark (19 mutants x 5 seeds, 200 examples): 94/95
+killed, median first detection 0.34 s, against 95/95 and 0.26 s without. It is not used;
+Hypothesis' own swarm over the rules (its feature flags) stays on.
 """
 
 from __future__ import annotations
