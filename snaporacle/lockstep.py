@@ -9,6 +9,7 @@ cell sweep and replay all run through it.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -17,6 +18,7 @@ import attrs
 from .adapters.protocol import Adapter
 from .errors import SnaporacleError, SnapshotXMLError
 from .model.decide import cell_of
+from .model.definition import SnapshotDefinition
 from .model.flags import check_create_flags
 from .model.invariants import observation_problems
 from .model.modes import CreateFlag, Outcome
@@ -89,14 +91,29 @@ _CREATION_TIME = re.compile(r"<creationTime>[^<]*</creationTime>")
 _OPEN_TAG = re.compile(r"<domainsnapshot\b[^>]*>")
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_request(xml: str) -> SnapshotDefinition:
+    # requests repeat (the explorer draws from a few names and modes); parsing is pure
+    return parse_snapshot(xml)
+
+
+@functools.lru_cache(maxsize=1024)
+def _xml_view(xml: str) -> tuple[tuple[str, Any], ...]:
+    return tuple(_snapshot_xml_view(xml).items())
+
+
 def snapshot_xml_view(xml: str) -> dict[str, Any]:
     """What of a dumpxml document the model can know: name, description, state, parent, memory
     mode and file, and each disk's mode (and overlay, for an external one), sorted by disk.
 
     Left out: ``creationTime`` (the clock), the saved ``<domain>`` definition, the ``<cookie>``
     and the ``<active>`` marker, and how a driver spells the parts it does not model. A document
-    that does not parse is kept whole, so that it differs.
+    that does not parse is kept whole, so that it differs. Answers are kept per document.
     """
+    return dict(_xml_view(xml))
+
+
+def _snapshot_xml_view(xml: str) -> dict[str, Any]:
     # the clock is the driver's: any creationTime (or none) reads as the same one
     xml = _OPEN_TAG.sub(r"\g<0><creationTime>1</creationTime>", _CREATION_TIME.sub("", xml), 1)
     try:
@@ -111,11 +128,11 @@ def snapshot_xml_view(xml: str) -> dict[str, Any]:
         "parent": definition.parent,
         "memory": (memory.snapshot.value if memory and memory.snapshot else None,
                    memory.file if memory else None),
-        "disks": sorted(
+        "disks": tuple(sorted(
             (disk.name, disk.snapshot.value if disk.snapshot else None,
              disk.source_file if disk.snapshot and disk.snapshot.value == "external" else None)
             for disk in definition.disks or ()
-        ),
+        )),
     }
 
 
@@ -186,7 +203,7 @@ def request_cell(world: World, op: CreateSnapshot, profile: Profile) -> Cell | N
     if op.flags & (CreateFlag.REDEFINE | CreateFlag.LIVE):
         return None
     try:
-        definition = parse_snapshot(op.xml)
+        definition = _parse_request(op.xml)
     except SnapshotXMLError:
         return None
     cell = cell_of(profile, domain.state, definition, op.flags, domain.spec.disks)
