@@ -34,7 +34,7 @@ class FakeAdapter(DrivenAdapter):
         driver_class: type[ReferenceDriver] = ReferenceDriver,
     ) -> None:
         self.root = FAKE_ROOT
-        self.capabilities = Capabilities(profile=profile)
+        self.capabilities = Capabilities(profile=profile, max_disks=3)
         self._profile = load_profile(profile)
         self._faults = faults
         self._driver_class = driver_class

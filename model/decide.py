@@ -18,7 +18,11 @@ each with its own mode (or none), so :func:`cell_of` maps a request onto a cell 
 
 When the cell accepts, every disk of the domain gets a mode (:func:`decide` returns them): its
 explicit mode; else ``no`` when its domain definition says so; else the cell's disk result, where
-``default`` is the disk's own domain default or, without one, ``external``. Then, in this order:
+``default`` is the disk's own domain default or, without one, ``external``. A mode a disk took
+from its own default is checked as if it had been asked for: when the cell with that disk mode
+refuses, the request gets that refusal (libvirt aligns the disks before it checks them: a running
+domain's disk-only snapshot of a disk whose default is internal is refused as an explicit
+internal one, and external memory beside such a disk as mixing). Then, in this order:
 a resolution mixing internal and external disks gets the ``mixed`` rule; an internal snapshot
 (an internal disk or internal memory) that leaves a disk out (``no``) gets the profile's
 ``partial_no`` rule when it has one (``libvirt-current``: qemuSnapshotPrepare refuses it); one
@@ -189,6 +193,12 @@ def decide(
         return Decision(cell, verdict)
     disks = _resolve_disks(verdict, request, domain_disks)
     modes = {mode for _, mode in disks}
+    if verdict.disk is DiskResult.DEFAULT:
+        # a disk's own default is checked as if the request had asked for that mode
+        for mode in sorted(modes - {DiskMode.NO}, key=lambda m: m.value):
+            own = profile.verdict(attrs.evolve(cell, disk=Column.of(mode)))
+            if isinstance(own, Rejected):
+                return Decision(cell, own)
     if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
         return Decision(cell, profile.mixed)
     internal = DiskMode.INTERNAL in modes or verdict.memory is MemoryMode.INTERNAL

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(python3 python3-venv python3-dev gcc pkg-config libvirt-dev libvirt-daemon
-          libvirt-daemon-driver-qemu qemu-utils qemu-system-x86
+          libvirt-daemon-driver-qemu qemu-utils qemu-system-x86 redis-server
           chromium  # the report's browser test
           mmdebstrap)  # scripts/with-debian.sh builds other Debian releases' roots
 missing=()
@@ -26,4 +26,4 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q -e '.[test,libvirt]'
+.venv/bin/python -m pip install -q -e '.[test,libvirt,redis]'

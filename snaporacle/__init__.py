@@ -59,6 +59,7 @@ _EXPORTS = {
     "Outcome": "snaporacle.model.modes",
     "DomainState": "snaporacle.model.modes",
     "explore": "snaporacle.explorer",
+    "SnapshotMachine": "snaporacle.explorer",
     "replay": "snaporacle.corpus_replay",
     "Divergence": "snaporacle.lockstep",
     "SnaporacleError": "snaporacle.errors",
@@ -91,6 +92,7 @@ __all__ = [
     "RevertFlag",
     "RevertSnapshot",
     "SnaporacleError",
+    "SnapshotMachine",
     "StartDomain",
     "WriteData",
     "apply",
@@ -110,7 +112,7 @@ if TYPE_CHECKING:
     from .conformance import check_adapter
     from .corpus_replay import replay
     from .errors import SnaporacleError
-    from .explorer import explore
+    from .explorer import SnapshotMachine, explore
     from .lockstep import Divergence
     from .model.decide import decide
     from .model.modes import CreateFlag, DeleteFlag, DomainState, Outcome, RevertFlag

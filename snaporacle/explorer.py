@@ -1,15 +1,27 @@
 """The explorer: Hypothesis stateful testing of an adapter against the model.
 
-:func:`machine_for` builds a ``RuleBasedStateMachine`` over a :class:`~snaporacle.lockstep.Lockstep`:
-its rules draw operations from what the model knows (the domain, its disks, the snapshot names)
-and every memory mode x disk mode x flag, invalid combinations included. A :class:`Divergence`
-fails the example and Hypothesis shrinks it to a minimal trace.
+:class:`SnapshotMachine` is a ``RuleBasedStateMachine`` over a :class:`~snaporacle.lockstep.Lockstep`.
+Bind it to an adapter factory and a profile with :meth:`SnapshotMachine.bind`; the bound class runs
+under :func:`explore`, or under pytest as ``TestX = SnapshotMachine.bind(MyAdapter).TestCase``, and
+a user's subclass may add rules of its own that call :meth:`SnapshotMachine.do`::
 
-:func:`explore` runs the machine for ``examples`` x ``steps``, then runs every table cell the
-random runs did not reach as a short trace of its own (define, bring the domain to the cell's state,
-create), so a run always says which of the 64 cells it checked. A divergence is cut down further
-by replay (:mod:`snaporacle.minimize`) after Hypothesis' shrinking. Events go to a
-:class:`~snaporacle.reporting.Reporter`.
+    class MyMachine(SnapshotMachine.bind(MyAdapter, "libvirt-current")):
+        @rule()
+        def reboot(self) -> None:
+            self.do(DestroyDomain("d0"))
+
+    TestMyDriver = MyMachine.TestCase
+
+Each example defines one to three domains of one to three disks (qcow2 or raw, each with or without
+its own ``snapshot=`` default), then draws operations from what the model knows (:mod:`.draws`):
+creates weighted toward the cells a profile accepts, with fresh names and the extra flags that
+matter in that cell (invalid requests kept), reverts and deletes weighted toward snapshots in the
+middle of a tree with every flag combination, life-cycle changes, guest writes and queries.
+
+:func:`explore` runs the machine for ``examples`` x ``steps`` (random unless a seed is given; the
+seed is in the result), then runs every table cell the random runs did not reach with the cell's
+own verdict as a short trace of its own, so a run always says which cells it checked. A divergence
+is cut down further by replay (:mod:`snaporacle.minimize`) after Hypothesis' shrinking.
 
 A run stops early, and returns what it did so far, on SIGINT/SIGTERM (``interrupted``, see
 :mod:`snaporacle.interrupts`; a divergence found but not yet shrunk is kept as it was found) and
@@ -18,17 +30,19 @@ when a process under the adapter fails (``environment_failures``: not a divergen
 
 from __future__ import annotations
 
+import random
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar
 
 import attrs
 import hypothesis
 import hypothesis.errors
 import hypothesis.reporting
 from hypothesis import HealthCheck
-from hypothesis import strategies as st
+from hypothesis.database import ExampleDatabase
 from hypothesis.internal.conjecture import engine as conjecture_engine
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -41,11 +55,13 @@ from hypothesis.stateful import (
 
 from . import interrupts
 from .adapters.protocol import Adapter
+from .draws import NAMES, Draws, Picks, choices
 from .errors import EnvironmentFailure, Interrupted
-from .lockstep import Divergence, Lockstep
+from .lockstep import Divergence, Lockstep, cell_verdict_met
 from .minimize import minimize
+from .model.definition import DomainSpec
 from .model.invariants import world_problems
-from .model.modes import Column, CreateFlag, DeleteFlag, DomainColumn, DomainState, RevertFlag
+from .model.modes import Column, CreateFlag, DomainColumn, DomainState
 from .model.ops import (
     CreateSnapshot,
     CurrentSnapshot,
@@ -56,65 +72,87 @@ from .model.ops import (
     ListSnapshots,
     Op,
     PauseDomain,
+    Result,
     ResumeDomain,
     RevertSnapshot,
     StartDomain,
     WriteData,
 )
 from .model.profile import ALL_CELLS, Cell, Profile
+from .model.world import Domain
+from .profiles import load_profile
 from .reporting import NullReporter, Reporter
 from .requests import cell_request, domain_spec, snapshot_xml
 
-_Rule = TypeVar("_Rule", bound=Callable[..., Any])
+__all__ = [
+    "NAMES",
+    "Coverage",
+    "ExploreResult",
+    "SnapshotMachine",
+    "explore",
+    "sweep_cells",
+]
 
-NAMES = ("s1", "s2", "s3", "s4", "s5")
-EXTRA_CREATE_FLAGS = (
-    CreateFlag.HALT,
-    CreateFlag.NO_METADATA,
-    CreateFlag.ATOMIC,
-    CreateFlag.LIVE,
-    CreateFlag.REUSE_EXT,
-    CreateFlag.QUIESCE,
-    CreateFlag.VALIDATE,
-    CreateFlag.CURRENT,
-    CreateFlag.REDEFINE,
-)
+
+_BOOLS = (False, True)
+_COLUMNS = tuple(Column)
+
+
+def _outcome_label(result: Result) -> str:
+    return result.outcome.value + (f" {result.error}" if result.error else "")
 
 
 @attrs.define
 class Coverage:
-    """What a run reached: cells, operations, steps and examples."""
+    """What a run reached: cells (honestly), operations, steps, rule calls and examples.
+
+    ``cells`` holds the cells whose create got the verdict the cell decides; ``reached`` counts,
+    per cell, every create that fell in it by the outcome the model expected.
+    """
 
     cells: set[Cell] = attrs.field(factory=set)
+    reached: dict[Cell, Counter[str]] = attrs.field(factory=dict)
     ops: Counter[str] = attrs.field(factory=Counter)
     steps: int = 0
+    rules: int = 0
     examples: int = 0
-    #: how often each cell was reached, by the outcome the adapter gave
-    cell_outcomes: Counter[tuple[Cell, str]] = attrs.field(factory=Counter)
     first_divergence: Divergence | None = None
 
-    def record(self, op: Op, cell: Cell | None, outcome: str | None = None) -> None:
-        """Count one step (``outcome``: the adapter's outcome class for a create in ``cell``)."""
+    def record(self, op: Op, cell: Cell | None, expected: Result | None,
+               profile: Profile | None) -> bool:
+        """Count one step; returns whether it covered ``cell`` honestly."""
         self.steps += 1
         self.ops[op.kind] += 1
-        if cell is not None:
+        if cell is None or expected is None or profile is None:
+            return False
+        self.reached.setdefault(cell, Counter())[_outcome_label(expected)] += 1
+        if cell_verdict_met(profile, cell, expected):
             self.cells.add(cell)
-            if outcome is not None:
-                self.cell_outcomes[cell, outcome] += 1
+            return True
+        return False
+
+    def merge(self, other: Coverage) -> None:
+        """Add another run's counts (a worker's) to these."""
+        self.cells |= other.cells
+        for cell, outcomes in other.reached.items():
+            self.reached.setdefault(cell, Counter()).update(outcomes)
+        self.ops.update(other.ops)
+        self.steps += other.steps
+        self.rules += other.rules
+        self.examples += other.examples
 
     def cells_json(self) -> list[dict[str, Any]]:
-        """Each cell reached, in table order, with its outcome classes and how often."""
-        return [
-            {
+        """Per cell: how many creates reached it, with which outcome, and whether it counts."""
+        out = []
+        for cell in ALL_CELLS:
+            outcomes = self.reached.get(cell, Counter())
+            out.append({
                 **cell.as_json(),
-                "outcomes": dict(sorted(
-                    (outcome, count) for (hit, outcome), count in self.cell_outcomes.items()
-                    if hit == cell
-                )),
-            }
-            for cell in ALL_CELLS
-            if cell in self.cells
-        ]
+                "reached": sum(outcomes.values()),
+                "covered": cell in self.cells,
+                "outcomes": dict(sorted(outcomes.items())),
+            })
+        return out
 
 
 @attrs.frozen
@@ -137,177 +175,308 @@ class _EnvironmentBroke(BaseException):
         self.report = report
 
 
-def _flags(draw: Any, options: tuple[Any, ...], empty: Any) -> Any:
-    value = empty
-    if not options:
-        return value
-    for flag in draw(st.lists(st.sampled_from(options), max_size=2, unique=True)):
-        value |= flag
-    return value
+@attrs.define
+class Session:
+    """The state a bound machine class shares across its examples: adapter, model, counts."""
+
+    adapter: Adapter
+    profile: Profile
+    lockstep: Lockstep
+    draws: Draws
+    coverage: Coverage
+    reporter: Reporter
+    owns_adapter: bool
+    started: float = attrs.field(factory=time.perf_counter)
+    first_detection: float | None = None
+    examples_at_first_detection: int | None = None
+
+    def close(self) -> None:
+        """Close the adapter when the session made it."""
+        if self.owns_adapter:
+            self.adapter.close()
 
 
-def machine_for(
-    adapter: Adapter,
-    profile: Profile,
-    coverage: Coverage,
-    reporter: Reporter,
-    allow_failures: bool = False,
-    exclude: frozenset[Cell] = frozenset(),
-) -> type[RuleBasedStateMachine]:
-    """A state machine class that drives ``adapter`` in lockstep with the model."""
-    lockstep = Lockstep(adapter, profile, allow_failures=allow_failures)
-    caps = adapter.capabilities
-    disks = max(1, min(caps.max_disks, 2))
-    lifecycle_kinds = [
-        kind
-        for kind, needs in (("start", "start"), ("start-paused", "start"), ("pause", "pause"),
-                            ("resume", "resume"), ("destroy", "destroy"))
-        if needs in caps.ops and caps.online
-    ]
-    cells = [
-        c
-        for c in ALL_CELLS
-        if (caps.online or c.domain is DomainColumn.OFFLINE) and c not in exclude
-    ]
-    create_flags = tuple(f for f in EXTRA_CREATE_FLAGS if f in caps.create_flags)
-    revert_flags = tuple(f for f in (RevertFlag.RUNNING, RevertFlag.PAUSED, RevertFlag.FORCE)
-                         if f in caps.revert_flags)
-    delete_flags = tuple(
-        f for f in (DeleteFlag.CHILDREN, DeleteFlag.CHILDREN_ONLY, DeleteFlag.METADATA_ONLY)
-        if f in caps.delete_flags
-    )
-    query_kinds = [k for k in ("list", "current", "dumpxml") if k in caps.ops]
+@attrs.frozen
+class Binding:
+    """What :meth:`SnapshotMachine.bind` fixed: the adapter factory, profile and options."""
 
-    def supports(*kinds: str) -> Callable[[_Rule], _Rule]:
-        return precondition(lambda _machine: all(k in caps.ops for k in kinds))
+    adapter_factory: Callable[[], Adapter]
+    profile: Profile | str | None = None
+    reporter: Reporter | None = None
+    allow_failures: bool = False
+    exclude: frozenset[Cell] = frozenset()
+    owns_adapter: bool = True
 
-    class SnapshotMachine(RuleBasedStateMachine):
-        """Random operations on one domain, compared with the model after every step."""
 
-        def __init__(self) -> None:
-            super().__init__()
-            try:
-                lockstep.reset()
-            except EnvironmentFailure as failure:
-                raise _EnvironmentBroke(EnvironmentReport("reset", str(failure))) from failure
-            coverage.examples += 1
-            reporter.example_started(coverage.examples)
-            self.domain = domain_spec(adapter.root, 0, disks)
+def _class_name(adapter_factory: Callable[[], Adapter], profile: Profile | str | None) -> str:
+    # the name keys Hypothesis' example database, so two bindings do not share examples
+    label = getattr(adapter_factory, "__name__", type(adapter_factory).__name__)
+    profile_name = profile.name if isinstance(profile, Profile) else (profile or "own")
+    return "SnapshotMachine_" + re.sub(r"\W", "_", f"{label}_{profile_name}")
 
-        def do(self, op: Op) -> None:
-            try:
-                _, cell = lockstep.step(op)
-            except Divergence as divergence:
-                actual = divergence.trace[-1].actual
-                coverage.record(op, divergence.cell, actual.outcome.value)
-                coverage.first_divergence = coverage.first_divergence or divergence
-                reporter.step(op, actual, divergence.cell)
-                raise
-            except EnvironmentFailure as failure:
-                raise _EnvironmentBroke(EnvironmentReport(op.kind, str(failure))) from failure
-            coverage.record(op, cell, lockstep.trace[-1].actual.outcome.value)
-            reporter.step(op, lockstep.trace[-1].actual, cell)
 
-        def state(self) -> DomainState:
-            domain = lockstep.world.domains.get(self.domain.name)
-            return domain.state if domain else DomainState.SHUTOFF
+class SnapshotMachine(RuleBasedStateMachine):
+    """Random operations on one to three domains, compared with the model after every step.
 
-        def snapshot_names(self) -> list[str]:
-            domain = lockstep.world.domains.get(self.domain.name)
-            return sorted(domain.snapshots) if domain else []
+    Unbound it has no adapter: use :meth:`bind`. Rules of a subclass call :meth:`do` with an
+    operation; :attr:`domains` lists the domains defined by the example.
+    """
 
-        @initialize()
-        def define(self) -> None:
-            self.do(DefineDomain(self.domain))
+    _binding: ClassVar[Binding | None] = None
 
-        @precondition(lambda _machine: bool(lifecycle_kinds))
-        @rule(kind=st.sampled_from(lifecycle_kinds or ["start"]))
-        def lifecycle(self, kind: str) -> None:
-            name = self.domain.name
-            ops: dict[str, Op] = {
-                "start": StartDomain(name),
-                "start-paused": StartDomain(name, paused=True),
-                "pause": PauseDomain(name),
-                "resume": ResumeDomain(name),
-                "destroy": DestroyDomain(name),
-            }
-            self.do(ops[kind])
+    @classmethod
+    def bind(
+        cls,
+        adapter_factory: Callable[[], Adapter],
+        profile: Profile | str | None = None,
+        *,
+        reporter: Reporter | None = None,
+        allow_failures: bool = False,
+        exclude: frozenset[Cell] = frozenset(),
+        owns_adapter: bool = True,
+    ) -> type[SnapshotMachine]:
+        """A subclass bound to an adapter made by ``adapter_factory`` (once, on first use) and a
+        profile (a :class:`Profile`, a name or path, or ``None`` for the adapter's own).
 
-        @supports("write")
-        @rule(disk=st.integers(0, disks - 1), block=st.integers(0, 3), pattern=st.integers(1, 255))
-        def write(self, disk: int, block: int, pattern: int) -> None:
-            self.do(WriteData(self.domain.name, self.domain.disks[disk].target, block, pattern))
+        ``exclude`` names cells not to draw; ``allow_failures`` is for fault-injecting adapters;
+        ``owns_adapter=False`` leaves closing the adapter to the caller.
+        """
+        binding = Binding(adapter_factory, profile, reporter, allow_failures, exclude, owns_adapter)
+        name = _class_name(adapter_factory, profile)
+        return type(name, (cls,), {"_binding": binding, "_session": None, "__module__": __name__})
 
-        @supports("create")
-        @rule(
-            cell=st.sampled_from(cells),
-            name=st.sampled_from(NAMES),
-            data=st.data(),
-        )
-        def create(self, cell: Cell, name: str, data: st.DataObject) -> None:
-            online = cell.domain is DomainColumn.ONLINE
-            if online and not self.state().active and "start" in caps.ops:
-                self.do(StartDomain(self.domain.name, paused=data.draw(st.booleans())))
-            elif not online and self.state().active and "destroy" in caps.ops:
-                self.do(DestroyDomain(self.domain.name))
-            targets = tuple(d.target for d in self.domain.disks)
-            modes = {target: cell.disk for target in targets}
-            if len(targets) > 1 and data.draw(st.booleans()):
-                modes[targets[-1]] = data.draw(st.sampled_from(list(Column)))
-            xml = snapshot_xml(
-                adapter.root, name, cell.memory, modes,
-                explicit_sources=data.draw(st.booleans()),
+    @classmethod
+    def session(cls) -> Session:
+        """The bound class's session, made on first use (the adapter is made then)."""
+        existing: Session | None = cls.__dict__.get("_session")
+        if existing is not None:
+            return existing
+        binding = cls._binding
+        if binding is None:
+            raise TypeError(
+                f"{cls.__name__} is not bound to an adapter; use "
+                f"{cls.__name__}.bind(adapter_factory, profile)"
             )
-            flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
-            if data.draw(st.integers(0, 3)) == 0:
-                flags |= _flags(data.draw, create_flags, CreateFlag(0))
-            self.do(CreateSnapshot(self.domain.name, xml, flags))
+        adapter = binding.adapter_factory()
+        profile = binding.profile or adapter.capabilities.profile
+        if isinstance(profile, str):
+            profile = load_profile(profile)
+        made = Session(
+            adapter=adapter,
+            profile=profile,
+            lockstep=Lockstep(adapter, profile, allow_failures=binding.allow_failures),
+            draws=Draws.for_adapter(adapter.capabilities, profile, binding.exclude),
+            coverage=Coverage(),
+            reporter=binding.reporter or NullReporter(),
+            owns_adapter=binding.owns_adapter,
+        )
+        cls._session = made
+        return made
 
-        @supports("revert")
-        @rule(data=st.data())
-        def revert(self, data: st.DataObject) -> None:
-            name = data.draw(st.sampled_from(self.snapshot_names() or list(NAMES)))
-            flags = _flags(data.draw, revert_flags, RevertFlag(0))
-            self.do(RevertSnapshot(self.domain.name, name, flags))
+    @classmethod
+    def close(cls) -> None:
+        """Close the session's adapter (when the session made it) and forget the session."""
+        existing: Session | None = cls.__dict__.get("_session")
+        if existing is not None:
+            existing.close()
+            cls._session = None
 
-        @supports("delete")
-        @rule(data=st.data())
-        def delete(self, data: st.DataObject) -> None:
-            name = data.draw(st.sampled_from(self.snapshot_names() or list(NAMES)))
-            flags = _flags(data.draw, delete_flags, DeleteFlag(0))
-            self.do(DeleteSnapshot(self.domain.name, name, flags))
+    def __init__(self) -> None:
+        super().__init__()
+        s = self.s = self.session()
+        try:
+            s.lockstep.reset()
+        except EnvironmentFailure as failure:
+            raise _EnvironmentBroke(EnvironmentReport("reset", str(failure))) from failure
+        s.coverage.examples += 1
+        s.reporter.example_started(s.coverage.examples)
+        self.domains: list[DomainSpec] = []
+        self.rotation = 0
 
-        @precondition(lambda _machine: bool(query_kinds))
-        @rule(kind=st.sampled_from(query_kinds or ["list"]), data=st.data())
-        def query(self, kind: str, data: st.DataObject) -> None:
-            name = self.domain.name
-            if kind == "list":
-                self.do(ListSnapshots(name))
-            elif kind == "current":
-                self.do(CurrentSnapshot(name))
-            else:
-                snap = data.draw(st.sampled_from(self.snapshot_names() or list(NAMES)))
-                self.do(DumpSnapshotXML(name, snap))
+    # --- helpers for rules ----------------------------------------------------------------------
 
-        @invariant()
-        def world_is_sound(self) -> None:
-            """The model's tree is well formed and every snapshot's saved data is intact."""
-            problems = world_problems(lockstep.world)
-            if problems and lockstep.trace:
-                raise Divergence(lockstep.trace, [f"invariant: {p}" for p in problems], None,
-                                 adapter.root)
+    def do(self, op: Op, scene: bool = False) -> Result:
+        """Apply ``op`` to the adapter and the model and compare; a rule's own step unless
+        ``scene`` (a step that sets the scene for it, such as starting the domain first)."""
+        s = self.s
+        if not scene:
+            s.coverage.rules += 1
+        try:
+            actual, cell = s.lockstep.step(op)
+        except Divergence as divergence:
+            s.coverage.record(op, None, None, None)
+            s.coverage.first_divergence = s.coverage.first_divergence or divergence
+            s.reporter.step(op, divergence.trace[-1].actual, None)
+            if s.first_detection is None:
+                s.first_detection = time.perf_counter() - s.started
+                s.examples_at_first_detection = s.coverage.examples
+            raise
+        except EnvironmentFailure as failure:
+            raise _EnvironmentBroke(EnvironmentReport(op.kind, str(failure))) from failure
+        honest = s.coverage.record(op, cell, s.lockstep.trace[-1].expected, s.profile)
+        s.reporter.step(op, actual, cell if honest else None)
+        return actual
 
-    return SnapshotMachine
+    def model_domain(self, spec: DomainSpec) -> Domain | None:
+        """The model's view of a domain, or ``None`` before it is defined."""
+        return self.s.lockstep.world.domains.get(spec.name)
+
+    def state(self, spec: DomainSpec) -> DomainState:
+        """The model's state of a domain."""
+        domain = self.model_domain(spec)
+        return domain.state if domain else DomainState.SHUTOFF
+
+    def pick(self, picks: Picks, with_snapshots: bool = False) -> DomainSpec:
+        """One of the example's domains (the first when there is one); ``with_snapshots``
+        picks among those that have snapshots, when some have."""
+        domains = self.domains
+        if with_snapshots:
+            domains = [d for d in self.domains if self.snapshot_count(d)] or domains
+        return domains[0] if len(domains) == 1 else picks.of(domains)
+
+    def snapshot_count(self, spec: DomainSpec) -> int:
+        """How many snapshots the model has for a domain."""
+        domain = self.model_domain(spec)
+        return len(domain.snapshots) if domain else 0
+
+    def has_snapshots(self) -> bool:
+        """Whether any domain has a snapshot (reverts and deletes wait for one)."""
+        return any(d.snapshots for d in self.s.lockstep.world.domains.values())
+
+    def picks(self, values: tuple[int, ...]) -> Picks:
+        """A rule's choices, with the example's rotation."""
+        return Picks(values, self.rotation)
+
+    def snapshot_name(self, picks: Picks, spec: DomainSpec, interior: bool) -> str:
+        """A snapshot name: mostly an existing one (``interior`` favours snapshots with both a
+        parent and children), sometimes any name."""
+        domain = self.model_domain(spec)
+        name: str = picks.of(Draws.target_names(domain.snapshots if domain else {}, interior))
+        return name
+
+    # --- rules ----------------------------------------------------------------------------------
+
+    @initialize(c=choices(24))
+    def define(self, c: tuple[int, ...]) -> None:
+        """Define the example's domains."""
+        self.rotation = c[0]
+        for index, disks in enumerate(self.s.draws.shapes(Picks(c[1:]))):
+            spec = domain_spec(self.s.adapter.root, index, disks=disks)
+            self.domains.append(spec)
+            self.do(DefineDomain(spec), scene=index > 0)
+
+    @precondition(lambda machine: bool(machine.s.draws.lifecycle))
+    @rule(c=choices(2))
+    def lifecycle(self, c: tuple[int, ...]) -> None:
+        """Start (running or paused), pause, resume or destroy a domain."""
+        picks = self.picks(c)
+        spec = self.pick(picks)
+        kind = picks.turned(self.s.draws.lifecycle)
+        ops: dict[str, Op] = {
+            "start": StartDomain(spec.name),
+            "start-paused": StartDomain(spec.name, paused=True),
+            "pause": PauseDomain(spec.name),
+            "resume": ResumeDomain(spec.name),
+            "destroy": DestroyDomain(spec.name),
+        }
+        self.do(ops[kind])
+
+    @precondition(lambda machine: "write" in machine.s.draws.ops)
+    @rule(c=choices(4))
+    def write(self, c: tuple[int, ...]) -> None:
+        """Write one block (of the first four) of one disk with a pattern 1..255."""
+        picks = self.picks(c)
+        spec = self.pick(picks)
+        disk = picks.of(spec.disks)
+        self.do(WriteData(spec.name, disk.target, picks.next() % 4, 1 + picks.next() % 255))
+
+    @precondition(lambda machine: "create" in machine.s.draws.ops)
+    @rule(c=choices(9))
+    def create(self, c: tuple[int, ...]) -> None:
+        """Create a snapshot in a drawn cell, the domain brought to the cell's state first."""
+        s = self.s
+        draws = s.draws
+        picks = self.picks(c)
+        spec = self.pick(picks)
+        cell: Cell = picks.turned(draws.cells)
+        online = cell.domain is DomainColumn.ONLINE
+        paused = picks.of(_BOOLS)
+        if online and not self.state(spec).active and draws.can_start:
+            self.do(StartDomain(spec.name, paused=paused), scene=True)
+        elif not online and self.state(spec).active and draws.can_destroy:
+            self.do(DestroyDomain(spec.name), scene=True)
+        domain = self.model_domain(spec)
+        name = picks.of(Draws.create_names(domain.snapshots if domain else {}))
+        targets = tuple(d.target for d in spec.disks)
+        modes = dict.fromkeys(targets, cell.disk)
+        vary, varied, column = picks.of(_BOOLS), picks.of(targets), picks.of(_COLUMNS)
+        if len(targets) > 1 and vary:
+            modes[varied] = column
+        xml = snapshot_xml(s.adapter.root, name, cell.memory, modes,
+                           explicit_sources=picks.of(_BOOLS))
+        flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
+        flags |= picks.turned(draws.create_flags[cell])
+        self.do(CreateSnapshot(spec.name, xml, flags))
+
+    @precondition(lambda machine: "revert" in machine.s.draws.ops and machine.has_snapshots())
+    @rule(c=choices(3))
+    def revert(self, c: tuple[int, ...]) -> None:
+        """Revert to a snapshot (mostly one in the middle of the tree) with any flags."""
+        picks = self.picks(c)
+        spec = self.pick(picks, with_snapshots=True)
+        name = self.snapshot_name(picks, spec, interior=True)
+        self.do(RevertSnapshot(spec.name, name, picks.turned(self.s.draws.revert_flags)))
+
+    @precondition(lambda machine: "delete" in machine.s.draws.ops and machine.has_snapshots())
+    @rule(c=choices(3))
+    def delete(self, c: tuple[int, ...]) -> None:
+        """Delete a snapshot (mostly one with a parent and children) with any flags."""
+        picks = self.picks(c)
+        spec = self.pick(picks, with_snapshots=True)
+        name = self.snapshot_name(picks, spec, interior=True)
+        self.do(DeleteSnapshot(spec.name, name, picks.turned(self.s.draws.delete_flags)))
+
+    @precondition(lambda machine: bool(machine.s.draws.queries))
+    @rule(c=choices(3))
+    def query(self, c: tuple[int, ...]) -> None:
+        """List, current, or the XML of a snapshot."""
+        picks = self.picks(c)
+        spec = self.pick(picks)
+        kind = picks.turned(self.s.draws.queries)
+        if kind == "list":
+            self.do(ListSnapshots(spec.name))
+        elif kind == "current":
+            self.do(CurrentSnapshot(spec.name))
+        else:
+            self.do(DumpSnapshotXML(spec.name, self.snapshot_name(picks, spec, interior=False)))
+
+    @invariant()
+    def world_is_sound(self) -> None:
+        """The model's tree is well formed and every snapshot's saved data is intact."""
+        lockstep = self.s.lockstep
+        problems = world_problems(lockstep.world)
+        if problems and lockstep.trace:
+            raise Divergence(lockstep.trace, [f"invariant: {p}" for p in problems], None,
+                             self.s.adapter.root)
 
 
 @attrs.frozen
 class ExploreResult:
-    """The outcome of a run: coverage, seconds and the divergence found (if any)."""
+    """The outcome of a run: coverage, seconds, the divergences found, the seed and timings.
+
+    ``first_detection`` is the seconds from the start to the first divergence seen (before any
+    shrinking); ``minimal_at`` the seconds until the minimal trace was ready.
+    """
 
     coverage: Coverage
     seconds: float
     divergences: tuple[Divergence, ...]
     swept: tuple[Cell, ...]
+    seed: int | None = None
+    first_detection: float | None = None
+    minimal_at: float | None = None
+    examples_at_first_detection: int | None = None
+    workers: int = 1
     interrupted: str | None = None
     environment_failures: tuple[EnvironmentReport, ...] = ()
 
@@ -316,9 +485,15 @@ class ExploreResult:
         return {
             "examples": examples,
             "steps": steps,
+            "seed": self.seed,
+            "workers": self.workers,
             "examples_run": self.coverage.examples,
             "steps_run": self.coverage.steps,
+            "rules_run": self.coverage.rules,
             "seconds": round(self.seconds, 3),
+            "time_to_first_detection": _round(self.first_detection),
+            "time_to_minimal_trace": _round(self.minimal_at),
+            "examples_to_first_detection": self.examples_at_first_detection,
             "cells_covered": [c.as_json() for c in ALL_CELLS if c in self.coverage.cells],
             "cells_swept": [c.as_json() for c in self.swept],
             "cells": self.coverage.cells_json(),
@@ -329,6 +504,24 @@ class ExploreResult:
         }
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _state_ops(lockstep: Lockstep, spec: DomainSpec, cell: Cell) -> list[Op]:
+    domain = lockstep.world.domains.get(spec.name)
+    active = bool(domain and domain.state.active)
+    if cell.domain is DomainColumn.ONLINE and not active:
+        return [StartDomain(spec.name)]
+    if cell.domain is DomainColumn.OFFLINE and active:
+        return [DestroyDomain(spec.name)]
+    return []
+
+
+#: How many cells the sweep runs on one domain before it starts again from an empty world.
+SWEEP_REUSE = 16
+
+
 def sweep_cells(
     adapter: Adapter,
     profile: Profile,
@@ -337,25 +530,59 @@ def sweep_cells(
     reporter: Reporter,
     allow_failures: bool = False,
 ) -> Divergence | None:
-    """Run each cell as a short trace of its own: define, set the state, create."""
+    """Run each cell's request on one reused domain (set to the cell's state, then create);
+    a cell whose create did not get the cell's verdict there is run again on a fresh domain."""
     lockstep = Lockstep(adapter, profile, allow_failures=allow_failures)
-    for cell in cells:
-        lockstep.reset()
-        domain = domain_spec(adapter.root)
-        ops: list[Op] = [DefineDomain(domain)]
-        if cell.domain is DomainColumn.ONLINE:
-            ops.append(StartDomain(domain.name))
-        xml, flags = cell_request(cell, adapter.root, "cell")
-        ops.append(CreateSnapshot(domain.name, xml, flags))
+    spec = domain_spec(adapter.root)
+
+    def run(ops: list[Op]) -> bool:
         for op in ops:
-            try:
-                _, hit = lockstep.step(op)
-            except Divergence as divergence:
-                return divergence
-            coverage.record(op, hit, lockstep.trace[-1].actual.outcome.value)
-            reporter.step(op, lockstep.trace[-1].actual, hit)
+            _, hit = lockstep.step(op)
+            expected = lockstep.trace[-1].expected
+            honest = coverage.record(op, hit, expected, profile)
+            reporter.step(op, lockstep.trace[-1].actual, hit if honest else None)
+        return honest
+
+    def fresh() -> None:
+        lockstep.reset()
+        run([DefineDomain(spec)])
+
+    retry: list[Cell] = []
+    try:
+        for number, cell in enumerate(cells):
+            if number % SWEEP_REUSE == 0:
+                fresh()
+            xml, flags = cell_request(cell, adapter.root, f"cell{number}")
+            create = CreateSnapshot(spec.name, xml, flags)
+            if not run([*_state_ops(lockstep, spec, cell), create]):
+                retry.append(cell)
+        for cell in retry:
+            fresh()
+            xml, flags = cell_request(cell, adapter.root, "cell")
+            run([*_state_ops(lockstep, spec, cell), CreateSnapshot(spec.name, xml, flags)])
+    except Divergence as divergence:
+        return divergence
     lockstep.reset()
     return None
+
+
+def new_seed() -> int:
+    """A fresh random seed for a run that was given none."""
+    return random.SystemRandom().randrange(2**32)
+
+
+def run_settings(examples: int, steps: int, database: ExampleDatabase | None) -> hypothesis.settings:
+    """The Hypothesis settings of an exploration."""
+    return hypothesis.settings(
+        max_examples=examples,
+        stateful_step_count=steps,
+        deadline=None,
+        database=database,
+        derandomize=False,
+        report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
 
 
 def explore(
@@ -367,46 +594,52 @@ def explore(
     reporter: Reporter | None = None,
     sweep: bool = True,
     allow_failures: bool = False,
-    shrink_seconds: int = 60,
+    shrink_seconds: float = 3,
     exclude: frozenset[Cell] = frozenset(),
+    database: ExampleDatabase | None = None,
+    max_time: float | None = None,
 ) -> ExploreResult:
     """Explore ``adapter`` against ``profile``; see the module docstring.
 
-    ``exclude`` names cells not to draw nor sweep, for instance a known bug already kept as a
-    trace, so that the exploration can look past it.
-
-    ``shrink_seconds`` bounds the time Hypothesis spends shrinking a divergence (its own
-    default is five minutes, too long for a slow adapter).
+    Without ``seed`` a fresh one is drawn (and kept in the result). ``database`` is a Hypothesis
+    example database: failures found before are tried first. ``max_time`` bounds the seconds
+    spent drawing new examples; ``shrink_seconds`` the time Hypothesis spends shrinking a
+    divergence. ``exclude`` names cells not to draw nor sweep, for instance a known bug already
+    kept as a trace, so that the exploration can look past it.
     """
     reporter = reporter or NullReporter()
-    coverage = Coverage()
-    machine = machine_for(adapter, profile, coverage, reporter, allow_failures, exclude)
-    if seed is not None:
-        machine = hypothesis.seed(seed)(machine)
-    settings = hypothesis.settings(
-        max_examples=examples,
-        stateful_step_count=steps,
-        deadline=None,
-        database=None,
-        derandomize=seed is None,
-        report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
+    seed = new_seed() if seed is None else seed
+    machine = SnapshotMachine.bind(
+        lambda: adapter, profile, reporter=reporter, allow_failures=allow_failures,
+        exclude=exclude, owns_adapter=False,
     )
+    machine = type(_class_name(type(adapter), profile), (machine,), {"__module__": __name__})
+    session = machine.session()
+    coverage = session.coverage
     reporter.run_started(examples, steps)
-    start = time.perf_counter()
+    start = session.started = time.perf_counter()
     divergences: list[Divergence] = []
     failures: list[EnvironmentReport] = []
     stopped: Interrupted | None = None
     swept: list[Cell] = []
+    minimal_at = None
     saved_limit = conjecture_engine.MAX_SHRINKING_SECONDS
-    conjecture_engine.MAX_SHRINKING_SECONDS = shrink_seconds
+    conjecture_engine.MAX_SHRINKING_SECONDS = shrink_seconds  # type: ignore[assignment]
     try:
         with interrupts.interruptible():
             try:
                 with hypothesis.reporting.with_reporter(lambda _message: None):
-                    run_state_machine_as_test(machine, settings=settings)
+                    for chunk_seed, chunk in _chunks(seed, examples, max_time):
+                        if max_time is not None and time.perf_counter() - start > max_time:
+                            break
+                        run_state_machine_as_test(
+                            hypothesis.seed(chunk_seed)(machine),
+                            settings=run_settings(chunk, steps, database),
+                        )
             except Divergence as divergence:
+                if session.first_detection is None:  # raised by an invariant, not by a step
+                    session.first_detection = time.perf_counter() - start
+                    session.examples_at_first_detection = coverage.examples
                 try:
                     shortest = minimize(adapter, profile, divergence, allow_failures)
                 except Interrupted as stop:
@@ -414,6 +647,7 @@ def explore(
                 except EnvironmentFailure as failure:
                     failures.append(EnvironmentReport("minimize", str(failure)))
                     shortest = divergence
+                minimal_at = time.perf_counter() - start
                 divergences.append(shortest)
                 reporter.divergence(shortest)
             except Interrupted as stop:
@@ -428,18 +662,19 @@ def explore(
                     raise
                 first = coverage.first_divergence  # it did not happen again: report it as found
                 note = "this divergence did not happen again when Hypothesis replayed it"
-                divergences.append(Divergence(first.trace, [*first.differences, note], first.cell))
+                divergences.append(
+                    Divergence(first.trace, [*first.differences, note], first.cell, first.root)
+                )
                 reporter.divergence(divergences[-1])
             if sweep and not (divergences or failures or stopped):
-                swept = [
-                    cell
-                    for cell in ALL_CELLS
-                    if cell not in coverage.cells
-                    and cell not in exclude
-                    and (adapter.capabilities.online or cell.domain is DomainColumn.OFFLINE)
-                ]
+                swept = missing_cells(adapter, coverage, exclude)
                 try:
                     found = sweep_cells(adapter, profile, swept, coverage, reporter, allow_failures)
+                    if found is not None:
+                        if session.first_detection is None:
+                            session.first_detection = time.perf_counter() - start
+                        found = minimize(adapter, profile, found, allow_failures)
+                        minimal_at = time.perf_counter() - start
                 except Interrupted as stop:
                     stopped, found = stop, None
                 except EnvironmentFailure as failure:
@@ -451,8 +686,33 @@ def explore(
     finally:
         conjecture_engine.MAX_SHRINKING_SECONDS = saved_limit
     result = ExploreResult(
-        coverage, time.perf_counter() - start, tuple(divergences), tuple(swept),
-        stopped.name if stopped else None, tuple(failures),
+        coverage, time.perf_counter() - start, tuple(divergences), tuple(swept), seed,
+        session.first_detection, minimal_at, session.examples_at_first_detection,
+        interrupted=stopped.name if stopped else None, environment_failures=tuple(failures),
     )
     reporter.run_finished(result)
     return result
+
+
+#: With ``max_time``, examples run in chunks of this many, the clock checked between chunks.
+TIMED_CHUNK = 20
+
+
+def _chunks(seed: int, examples: int, max_time: float | None) -> list[tuple[int, int]]:
+    """(seed, examples) per Hypothesis run: one run, or chunks when a time budget is set."""
+    if max_time is None:
+        return [(seed, examples)]
+    sizes = [TIMED_CHUNK] * (examples // TIMED_CHUNK) + [examples % TIMED_CHUNK]
+    return [(seed + n, size) for n, size in enumerate(s for s in sizes if s)]
+
+
+def missing_cells(adapter: Adapter, coverage: Coverage, exclude: frozenset[Cell]) -> list[Cell]:
+    """The cells a run has not covered honestly that the adapter can reach."""
+    return [
+        cell
+        for cell in ALL_CELLS
+        if cell not in coverage.cells
+        and cell not in exclude
+        and (adapter.capabilities.online or cell.domain is DomainColumn.OFFLINE)
+    ]
+

@@ -1,20 +1,23 @@
 """Running an adapter and the model side by side, one operation at a time.
 
 :class:`Lockstep` applies each operation to the model (``apply``) and to the adapter, compares the
-outcomes, then the observations (only the aspects the adapter declares), and raises
-:class:`Divergence` with the whole trace so far at the first difference. The explorer, the cell
-sweep and replay all run through it.
+outcomes (and, under the ``SNAPSHOT_XML`` aspect, a dumpxml's document against the model's, see
+:func:`snapshot_xml_view`), then the observations (only the aspects the adapter declares), and
+raises :class:`Divergence` with the whole trace so far at the first difference. The explorer, the
+cell sweep and replay all run through it.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
 
 import attrs
 
 from . import interrupts
 from .adapters.protocol import Adapter
-from .errors import EnvironmentFailure, SnaporacleError
+from .errors import EnvironmentFailure, SnaporacleError, SnapshotXMLError
 from .model.invariants import observation_problems
 from .model.modes import Outcome
 from .model.observation import Aspect, compare
@@ -23,13 +26,15 @@ from .model.ops import (
     CreateSnapshot,
     CurrentSnapshot,
     DefineDomain,
+    DumpSnapshotXML,
     ListSnapshots,
     Op,
     Result,
     op_to_json,
 )
 from .model.plan import cell_reached
-from .model.profile import Cell, Profile
+from .model.profile import Accepted, Cell, Profile
+from .model.snapshot_xml import parse_snapshot
 from .model.transition import step as model_step
 from .model.world import World, observe
 from .promise import broken_promises
@@ -81,6 +86,10 @@ class Divergence(SnaporacleError, AssertionError):
             )
         super().__init__("\n".join(lines))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # an exception pickles through its constructor's arguments (for --workers)
+        return (Divergence, (self.trace, self.differences, self.cell))
+
     def as_json(self) -> dict[str, Any]:
         """The report entry: minimal trace, expected and actual, and the cell."""
         last = self.trace[-1]
@@ -120,7 +129,62 @@ def _result_text(result: Result) -> str:
     return text
 
 
-def compare_results(op: Op, expected: Result, actual: Result, check_codes: bool) -> list[str]:
+_CREATION_TIME = re.compile(r"<creationTime>[^<]*</creationTime>")
+_OPEN_TAG = re.compile(r"<domainsnapshot\b[^>]*>")
+
+
+@functools.lru_cache(maxsize=1024)
+def _xml_view(xml: str) -> tuple[tuple[str, Any], ...]:
+    return tuple(_snapshot_xml_view(xml).items())
+
+
+def snapshot_xml_view(xml: str) -> dict[str, Any]:
+    """What of a dumpxml document the model can know: name, description, state, parent, memory
+    mode and file, and each disk's mode (and overlay, for an external one), sorted by disk.
+
+    Left out: ``creationTime`` (the clock), the saved ``<domain>`` definition, the ``<cookie>``
+    and the ``<active>`` marker, and how a driver spells the parts it does not model. A document
+    that does not parse is kept whole, so that it differs. Answers are kept per document.
+    """
+    return dict(_xml_view(xml))
+
+
+def _snapshot_xml_view(xml: str) -> dict[str, Any]:
+    # the clock is the driver's: any creationTime (or none) reads as the same one
+    xml = _OPEN_TAG.sub(r"\g<0><creationTime>1</creationTime>", _CREATION_TIME.sub("", xml), 1)
+    try:
+        definition = parse_snapshot(xml, redefine=True)
+    except SnapshotXMLError as err:
+        return {"unreadable": str(err)}
+    memory = definition.memory
+    return {
+        "name": definition.name,
+        "description": definition.description,
+        "state": definition.state.value if definition.state else None,
+        "parent": definition.parent,
+        "memory": (memory.snapshot.value if memory and memory.snapshot else None,
+                   memory.file if memory else None),
+        "disks": tuple(sorted(
+            (disk.name, disk.snapshot.value if disk.snapshot else None,
+             disk.source_file if disk.snapshot and disk.snapshot.value == "external" else None)
+            for disk in definition.disks or ()
+        )),
+    }
+
+
+def compare_snapshot_xml(expected: str, actual: str) -> list[str]:
+    """The differences between the model's dumpxml document and the adapter's."""
+    want, got = snapshot_xml_view(expected), snapshot_xml_view(actual)
+    return [
+        f"dumpxml {key}: expected {want.get(key)!r}, actual {got.get(key)!r}"
+        for key in sorted(set(want) | set(got))
+        if want.get(key) != got.get(key)
+    ]
+
+
+def compare_results(
+    op: Op, expected: Result, actual: Result, check_codes: bool, check_xml: bool = False
+) -> list[str]:
     """The differences between two results of the same operation.
 
     For the snapshot API the outcome class counts (and the error code with ``check_codes``); for
@@ -146,7 +210,25 @@ def compare_results(op: Op, expected: Result, actual: Result, check_codes: bool)
     if isinstance(op, (ListSnapshots, CurrentSnapshot, CreateSnapshot)):
         if expected.value != actual.value:
             out.append(f"value: expected {expected.value!r}, actual {actual.value!r}")
+    if (
+        check_xml
+        and isinstance(op, DumpSnapshotXML)
+        and isinstance(expected.value, str)
+        and expected.outcome is actual.outcome
+    ):
+        out += compare_snapshot_xml(expected.value, str(actual.value or ""))
     return out
+
+
+def cell_verdict_met(profile: Profile, cell: Cell, expected: Result) -> bool:
+    """Whether a create in ``cell`` got the verdict the cell decides: accepted, or refused by the
+    cell's own rule (same outcome, error code and reason), not by another check."""
+    verdict = profile.verdict(cell)
+    if isinstance(verdict, Accepted):
+        return expected.outcome is Outcome.ACCEPTED
+    return (expected.outcome, expected.error, expected.message) == (
+        verdict.outcome, verdict.error, verdict.reason
+    )
 
 
 class Lockstep:
@@ -201,7 +283,9 @@ class Lockstep:
             if not differences:
                 differences = self._check_promise(actual)
         else:
-            differences = compare_results(op, expected, actual, check_codes)
+            differences = compare_results(
+                op, expected, actual, check_codes, Aspect.SNAPSHOT_XML in self.aspects
+            )
             self.world = world
             if not differences:
                 differences = self._compare_observations()

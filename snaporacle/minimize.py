@@ -1,13 +1,16 @@
 """Cutting a divergence down further, by replay: drop each step that the divergence does not need.
 
 Hypothesis shrinks within a time budget, which a slow adapter (a real QEMU, libvirt) uses up
-after a few dozen replays. :func:`minimize` then tries, from the last step to the first, to
-replay the trace without one step; when the same divergence (same kind of operation, same first
-difference) still shows, the step goes. Each try is one replay, so a trace of n steps costs at
-most n replays.
+after a few dozen replays. :func:`minimize` then replays the trace without a block of steps,
+blocks of half the trace first, then smaller ones down to single steps, from the end toward the
+start; when the same divergence (same kind of operation, same first difference) still shows, the
+block goes. It repeats until a whole pass of single steps cuts nothing, so no step that the
+divergence does not need is left (1-minimal, as delta debugging calls it).
 """
 
 from __future__ import annotations
+
+import re
 
 from .adapters.protocol import Adapter
 from .lockstep import Divergence, Lockstep
@@ -15,9 +18,11 @@ from .model.ops import Op
 from .model.profile import Profile
 
 
-def _signature(divergence: Divergence) -> tuple[str, str]:
+def signature(divergence: Divergence) -> tuple[str, str]:
+    """What makes two divergences the same: the kind of operation and what differs first
+    (without list positions, which move when a domain or a disk is cut)."""
     first = divergence.differences[0] if divergence.differences else ""
-    return divergence.trace[-1].op.kind, first.split(":", 1)[0]
+    return divergence.trace[-1].op.kind, re.sub(r"\[\d+\]", "[]", first.split(":", 1)[0])
 
 
 def replay_ops(
@@ -37,16 +42,21 @@ def replay_ops(
 def minimize(
     adapter: Adapter, profile: Profile, divergence: Divergence, allow_failures: bool = False
 ) -> Divergence:
-    """The shortest divergence this greedy pass finds with the same signature."""
-    wanted = _signature(divergence)
+    """The divergence cut until no single step can go, with the same signature."""
+    wanted = signature(divergence)
     best = divergence
-    index = len(best.trace) - 2
-    while index >= 0:
-        ops = [step.op for step in best.trace]
-        candidate = ops[:index] + ops[index + 1:]
-        found = replay_ops(adapter, profile, candidate, allow_failures)
-        if found is not None and _signature(found) == wanted and len(found.trace) < len(best.trace):
-            best = found
-            index = min(index, len(best.trace) - 1)
-        index -= 1
-    return best
+    size = max(1, (len(best.trace) - 1) // 2)
+    while True:
+        cut = False
+        end = len(best.trace) - 1  # the diverging step itself stays
+        while end > 0:
+            start = max(0, end - size)
+            ops = [step.op for step in best.trace]
+            found = replay_ops(adapter, profile, ops[:start] + ops[end:], allow_failures)
+            if found is not None and signature(found) == wanted and len(found.trace) < len(best.trace):
+                best = found
+                cut = True
+            end = min(start, len(best.trace) - 1)
+        if size == 1 and not cut:
+            return best
+        size = max(1, size // 2)

@@ -7,7 +7,10 @@ steps the explorer runs; also registered as the Hypothesis settings profiles ``s
 ``ci`` profile, which it loads by itself on CI machines).
 Fixtures: ``snap_adapter`` (a fresh adapter, closed after the test), ``snap_factory`` (makes
 fresh adapters, for :func:`snaporacle.check_adapter`), ``snap_profile``, ``snap_settings`` (the
-chosen examples and steps).
+chosen examples and steps), ``snap_machine`` (the explorer's
+:class:`~snaporacle.explorer.SnapshotMachine` bound to that adapter and profile, for
+``run_state_machine_as_test``). Every adapter has its own work directory, so the fixtures work
+under ``pytest-xdist`` (``-n N``) as they do in one process.
 
 The adapter contract ships with the plugin: in any repository,
 ``pytest --pyargs snaporacle.testing --snap-adapter NAME`` runs it. A test that fails with a
@@ -30,6 +33,7 @@ from rich.console import Console
 
 from .adapters.protocol import Adapter
 from .adapters.registry import load_adapter
+from .explorer import SnapshotMachine
 from .lockstep import Divergence
 from .model.profile import Profile
 from .profiles import load_profile
@@ -91,6 +95,12 @@ def snap_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
     """The explorer size chosen with ``--snap-hypothesis``."""
     examples, steps = SIZES[request.config.getoption("--snap-hypothesis")]
     return {"examples": examples, "steps": steps}
+
+
+@pytest.fixture
+def snap_machine(snap_adapter: Adapter, snap_profile: Profile) -> type[SnapshotMachine]:
+    """The explorer's state machine bound to the adapter under test and its profile."""
+    return SnapshotMachine.bind(lambda: snap_adapter, snap_profile, owns_adapter=False)
 
 
 def _divergence_in(error: BaseException | None, seen: set[int] | None = None) -> Divergence | None:

@@ -6,10 +6,11 @@ same request everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from xml.sax.saxutils import quoteattr
 
 from .model.definition import DomainDisk, DomainSpec
-from .model.modes import Column, CreateFlag
+from .model.modes import Column, CreateFlag, DiskMode
 from .model.profile import Cell
 
 DOMAIN_UUIDS = (
@@ -19,15 +20,29 @@ DOMAIN_UUIDS = (
 )
 
 
-def domain_spec(root: str, index: int = 0, disks: int = 1) -> DomainSpec:
-    """A domain ``d<index>`` with ``disks`` qcow2 disks vda, vdb... under ``root``."""
+def domain_spec(
+    root: str,
+    index: int = 0,
+    disks: int | Sequence[tuple[str, DiskMode | None]] = 1,
+) -> DomainSpec:
+    """A domain ``d<index>`` under ``root`` with disks vda, vdb...
+
+    ``disks`` is a count of plain qcow2 disks, or one ``(format, snapshot default)`` per disk
+    (format ``qcow2`` or ``raw``, default ``None`` or a :class:`DiskMode`).
+    """
+    shapes = [("qcow2", None)] * disks if isinstance(disks, int) else list(disks)
     name = f"d{index}"
     return DomainSpec(
         name=name,
         uuid=DOMAIN_UUIDS[index % len(DOMAIN_UUIDS)],
         disks=tuple(
-            DomainDisk(target=f"vd{chr(ord('a') + n)}", source=f"{root}/{name}-vd{chr(ord('a') + n)}.qcow2")
-            for n in range(disks)
+            DomainDisk(
+                target=f"vd{chr(ord('a') + n)}",
+                source=f"{root}/{name}-vd{chr(ord('a') + n)}.{'img' if fmt == 'raw' else 'qcow2'}",
+                format=fmt,
+                snapshot=default,
+            )
+            for n, (fmt, default) in enumerate(shapes)
         ),
     )
 

@@ -157,6 +157,11 @@ def _oracle(
         else:
             resolved[d.name] = DiskMode(verdict.disk.value)
     used = set(resolved.values())
+    if verdict.disk is DiskResult.DEFAULT:
+        for mode in sorted(used - {DiskMode.NO}, key=lambda m: m.value):
+            own = profile.verdict(Cell(cell.domain, cell.memory, Column(mode.value), disk_only))
+            if isinstance(own, Rejected):
+                return cell, own, {}
     if {DiskMode.INTERNAL, DiskMode.EXTERNAL} <= used:
         return cell, profile.mixed, {}
     is_internal = DiskMode.INTERNAL in used or verdict.memory is MemoryMode.INTERNAL

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ... import reaper
 from ...errors import AdapterError, BackendError
 from ...model.codes import outcome_for_code
 from ...model.modes import CreateFlag, DeleteFlag, Outcome
@@ -135,6 +136,7 @@ class LibvirtAdapter:
                         " close it first (libvirt allows one qemu:///embed root per process)"
                     )
                 _embed_users.add(self._embed)
+            reaper.enable()  # a destroyed QEMU is reaped at once, not when PID 1 gets to it
         self._domains: set[str] = set()
         #: wait for a new second before reverting to an external snapshot when one ran in this
         #: second already (see :meth:`_await_new_second`); False shows libvirt's collision

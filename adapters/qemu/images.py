@@ -2,9 +2,10 @@
 
 Read-only queries (``info_chain``, ``snapshot_list``) use ``-U`` so they work on images a running
 QEMU holds; everything else takes qemu's locks and fails on a held image, as qemu-img does.
-``read`` asks qemu-img for the size, then runs one ``qemu-io -r`` with a ``read -v OFF 1`` command
-per block and parses the dump. A backing chain that loops is refused (by ``qemu-img info
---backing-chain``) before ``qemu-io`` could hang on it; any other hang ends in a StepTimeout.
+``read`` takes the size from the images it created (else from ``qemu-img info``), then runs one
+``qemu-io -r`` with a ``read -v OFF 1`` command per block and parses the dump. A backing chain
+that loops is refused (by ``qemu-img info --backing-chain``) before ``qemu-io`` could hang on it;
+any other hang ends in a StepTimeout.
 QEMU's own run files live in ``root/.qemu``, which ``files`` leaves out.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable
 
 from ...errors import BackendError
 from ...reference.backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo, check_tag
@@ -32,6 +34,18 @@ def parse_dump(verb: str, text: str, blocks: int) -> tuple[int, ...]:
     return tuple(found[block] for block in range(blocks))
 
 
+def _stamp(paths: Iterable[str]) -> tuple[tuple[int, ...], ...] | None:
+    """Inode, size, modification and change times of each file, or ``None`` if one is missing."""
+    out = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        out.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+    return tuple(out)
+
+
 class QemuImageTool:
     """``qemu-img`` and ``qemu-io`` on files under ``root``."""
 
@@ -40,6 +54,11 @@ class QemuImageTool:
         self.calls: list[Call] = []
         self._img = binary("qemu-img")
         self._io = binary("qemu-io")
+        # sizes of the images this tool created, so that read() needs no qemu-img info for them
+        self._sizes: dict[str, int] = {}
+        # info_chain answers by active image, with the stamp of the chain's files they held for
+        self._chains: dict[str, tuple[tuple[tuple[int, ...], ...], tuple[ImageInfo, ...]]] = {}
+        self._reads: dict[str, tuple[tuple[object, str], tuple[int, ...]]] = {}
 
     def _start(self, verb: str, *args: str) -> None:
         self.calls.append(Call(verb, args))
@@ -59,7 +78,9 @@ class QemuImageTool:
             argv += ["-b", self._path("create", backing)]
             if backing_fmt is not None:
                 argv += ["-F", backing_fmt]
+        self._sizes.pop(path, None)
         run("create", [*argv, path, str(size)])
+        self._sizes[path] = size
 
     def snapshot_create(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -c tag path``."""
@@ -95,17 +116,29 @@ class QemuImageTool:
         return _tags(info)
 
     def info_chain(self, path: str) -> tuple[ImageInfo, ...]:
-        """``qemu-img info -U --backing-chain``: active image first."""
+        """``qemu-img info -U --backing-chain``: active image first.
+
+        The answer is kept and given again while no file of the chain has changed (same inode,
+        size, modification and change times), which saves most of the ``qemu-img`` runs of an
+        observation.
+        """
         self._start("info_chain", path)
-        infos = self._info("info_chain", self._path("info_chain", path), chain=True)
-        return tuple(
+        path = self._path("info_chain", path)
+        kept = self._chains.get(path)
+        if kept is not None and kept[0] == _stamp(i.path for i in kept[1]):
+            return kept[1]
+        infos = tuple(
             ImageInfo(
                 str(info["filename"]), str(info["format"]),
                 _optional(info.get("full-backing-filename", info.get("backing-filename"))),
                 _tags(info),
             )
-            for info in infos
+            for info in self._info("info_chain", path, chain=True)
         )
+        stamp = _stamp(i.path for i in infos)
+        if stamp is not None:
+            self._chains[path] = (stamp, infos)
+        return infos
 
     def commit(self, path: str) -> None:
         """``qemu-img commit path``: the overlay's data into its backing image."""
@@ -124,15 +157,31 @@ class QemuImageTool:
             raise BackendError(f"write: {path}: {out.strip()}")
 
     def read(self, path: str, fmt: str) -> tuple[int, ...]:
-        """The first byte of every block through the chain: one ``qemu-io -r``, one read each."""
+        """The first byte of every block through the chain: one ``qemu-io -r``, one read each.
+
+        Kept, like :meth:`info_chain`, while no file of the chain it last saw has changed.
+        """
         self._start("read", path, fmt)
         path = self._path("read", path)
-        # the whole chain: qemu-img refuses a chain that loops, where qemu-io would hang
-        size = int(str(self._info("read", path, chain=True)[0]["virtual-size"]))
+        chain = self._chains.get(path)
+        stamp = _stamp(i.path for i in chain[1]) if chain is not None else None
+        kept = self._reads.get(path)
+        if stamp is not None and kept is not None and kept[0] == (stamp, fmt):
+            return kept[1]
+        if chain is None:
+            # the whole chain: qemu-img refuses a chain that loops, where qemu-io would hang
+            size = int(str(self._info("read", path, chain=True)[0]["virtual-size"]))
+        else:
+            size = self._sizes.get(path) or int(
+                str(self._info("read", path, chain=False)[0]["virtual-size"])
+            )
         argv = [self._io, "-r", "-f", fmt]
         for block in range(size // BLOCK_SIZE):
             argv += ["-c", f"read -v {block * BLOCK_SIZE} 1"]
-        return parse_dump("read", run("read", [*argv, path]), size // BLOCK_SIZE)
+        data = parse_dump("read", run("read", [*argv, path]), size // BLOCK_SIZE)
+        if stamp is not None and chain is not None and chain[0] == stamp:
+            self._reads[path] = ((stamp, fmt), data)
+        return data
 
     def exists(self, path: str) -> bool:
         """Whether a file or directory exists at ``path``."""
@@ -143,6 +192,7 @@ class QemuImageTool:
         """Unlink a file."""
         self._start("remove", path)
         path = self._path("remove", path)
+        self._sizes.pop(path, None)
         try:
             os.remove(path)
         except OSError as err:

@@ -12,11 +12,13 @@ from ..adapters.fake import FakeAdapter
 from ..adapters.protocol import Adapter
 from ..adapters.registry import adapter_class, load_adapter
 from ..arguments import output_dir, output_file, positive_int
+from ..database import open_database
 from ..errors import AdapterError
-from ..explorer import explore
+from ..explorer import explore, new_seed
 from ..fakes.faults import parse_fault_plan
 from ..junit import explore_cases, write_text
 from ..model.profile import parse_cell_key
+from ..parallel import Job, explore_parallel
 from ..profiles import load_profile
 from ..reporting import ConsoleReporter, summary_svg
 from ..summary import explore_markdown
@@ -29,6 +31,7 @@ EXAMPLE = """examples:
   snaporacle explore --examples 10 --steps 10 --junit-xml explore.xml --summary-markdown summary.md
   snaporacle explore --examples 10 --steps 10 --seed 2 --summary-svg explore.svg
   snaporacle explore --faults random:0.05 --examples 10 --steps 10 --seed 3
+  snaporacle explore --workers 2 --max-time 20 --examples 20 --steps 10 --database none
 
 On real libvirt: --adapter libvirt --uri test:///default, or --uri qemu:///embed with
 --profile libvirt-9.0-qemu-embed. Exit status 1 on a divergence; its minimal trace is saved
@@ -50,7 +53,18 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--profile", help="profile name or path (default: the adapter's own)")
     parser.add_argument("--examples", type=positive_int, default=200, help="Hypothesis examples")
     parser.add_argument("--steps", type=positive_int, default=40, help="steps per example")
-    parser.add_argument("--seed", type=int, help="seed for a reproducible run")
+    parser.add_argument("--seed", type=int,
+                        help="seed for a reproducible run (default: a fresh one, printed)")
+    parser.add_argument("--database", metavar="PATH|URL|none",
+                        help="example database: a folder (default .snaporacle/examples), "
+                             "redis://HOST:PORT (pip install 'snaporacle[redis]'), or none")
+    parser.add_argument("--max-time", type=float, metavar="SECONDS",
+                        help="stop drawing new examples after this many seconds")
+    parser.add_argument("--shrink-seconds", type=float, default=3, metavar="SECONDS",
+                        help="time Hypothesis may spend shrinking a divergence (default 3); the"
+                             " replay minimizer then cuts every step it can")
+    parser.add_argument("--workers", type=positive_int, default=1, metavar="N",
+                        help="run N adapters in N processes, one merged report")
     parser.add_argument("--report-json", type=output_file, help="write the run's report here")
     parser.add_argument("--save-traces", type=output_dir, default=DEFAULT_TRACES,
                         help="folder for divergence traces (default corpus/traces)")
@@ -79,15 +93,17 @@ def _fault_spec(spec: str) -> str:
     return spec
 
 
-def _load(args: argparse.Namespace) -> Adapter:
+def _load(args: argparse.Namespace, seed: int) -> Adapter:
     if not args.faults:
         return load_adapter(args.adapter, uri=args.uri, profile=args.profile)
-    faults = parse_fault_plan(args.faults, args.seed if args.seed is not None else 0)
+    if args.workers > 1:
+        raise AdapterError("--faults runs in one process: leave out --workers")
     if not issubclass(adapter_class(args.adapter), FakeAdapter):
         raise AdapterError(
             f"--faults injects faults into the fake backends: use --adapter fake (or an adapter "
             f"built on FakeAdapter), not {args.adapter!r}"
         )
+    faults = parse_fault_plan(args.faults, seed)
     return load_adapter(args.adapter, uri=args.uri, profile=args.profile, faults=faults)
 
 
@@ -96,17 +112,29 @@ def run(args: argparse.Namespace) -> int:
     128 + the signal's number (130, 143) when SIGINT or SIGTERM stopped it."""
     check_ci_paths(args, svg=True)
     exclude = frozenset(parse_cell_key(key) for key in args.exclude_cell)
+    seed = new_seed() if args.seed is None else args.seed
+    database = open_database(args.database)
     with interrupts.stop_on_signals():
         chosen = load_profile(args.profile) if args.profile else None
-        adapter = _load(args)
+        adapter = _load(args, seed)
+        print(f"seed {seed} (repeat this run with --seed {seed})", flush=True)
         reporter = ConsoleReporter()
         try:
             profile = chosen or load_profile(adapter.capabilities.profile)
-            result = explore(
-                adapter, profile, examples=args.examples, steps=args.steps, seed=args.seed,
-                reporter=reporter, sweep=not args.no_sweep, exclude=exclude,
-                allow_failures=bool(args.faults),
-            )
+            if args.workers > 1:
+                adapter.close()
+                job = Job(args.adapter, args.uri, args.profile, args.examples, args.steps, seed,
+                          args.database, args.shrink_seconds, args.max_time,
+                          tuple(args.exclude_cell))
+                result = explore_parallel(job, args.workers, sweep=not args.no_sweep,
+                                          reporter=reporter)
+            else:
+                result = explore(
+                    adapter, profile, examples=args.examples, steps=args.steps, seed=seed,
+                    reporter=reporter, sweep=not args.no_sweep, exclude=exclude,
+                    allow_failures=bool(args.faults), database=database,
+                    max_time=args.max_time, shrink_seconds=args.shrink_seconds,
+                )
         finally:
             reporter.close()
             adapter.close()
@@ -137,8 +165,11 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{report['steps_run']} steps in {report['examples_run']} examples, "
             f"{len(report['cells_covered'])}/64 cells, {len(saved)} divergence(s), "
-            f"{report['seconds']} s{stopped}"
+            f"{report['seconds']} s, seed {seed}{stopped}"
         )
+        if result.first_detection is not None:
+            print(f"first detection after {result.first_detection:.2f} s, minimal trace after "
+                  f"{result.minimal_at or 0:.2f} s")
     signum = interrupts.received()
     if signum is not None:
         return 128 + signum
