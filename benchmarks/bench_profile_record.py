@@ -3,7 +3,7 @@
 For each URI (``qemu:///embed``, and ``test:///default`` as a baseline) it times, in one process:
 
 * ``open``: making the adapter (connection, embed root);
-* ``record #1``: the first :func:`snaporacle.sweep.record_profile`; on the QEMU driver this
+* ``record #1``: the first :func:`snaporacle.recorder.record_profile`; on the QEMU driver this
   includes probing QEMU's capabilities unless a previous process left them in the cache;
 * ``reset #N``: after each round, destroying its running domain and removing its files;
 * ``record #2..N``: the same again, with the driver warm;
@@ -24,7 +24,7 @@ import time
 
 from snaporacle.adapters.libvirt import LibvirtAdapter
 from snaporacle.profiles import load_profile
-from snaporacle.sweep import record_profile
+from snaporacle.recorder import record_profile
 
 
 def bench(uri: str, rounds: int) -> list[tuple[str, float]]:

@@ -21,7 +21,7 @@ from ..model.profile import (
     same_verdict,
 )
 from ..profiles import load_profile
-from ..sweep import record_profile
+from ..recorder import record_profile
 
 _EPILOG = """\
 examples:

@@ -1,6 +1,6 @@
-"""Measure a profile: run every cell of the table against an adapter and write down what happens.
+"""The profile recorder: run every cell of the table against an adapter and write down what happens.
 
-For each of the 64 cells (:data:`~snaporacle.model.profile.ALL_CELLS`) the sweep builds the
+For each of the 64 cells (:data:`~snaporacle.model.profile.ALL_CELLS`) the recorder builds the
 request the cell names (``<memory>`` and ``<disks>`` as given or absent, DISK_ONLY on or off),
 (:func:`snaporacle.requests.snapshot_xml`, external targets named under the root), puts a
 one-disk domain in the cell's state and sends ``CreateSnapshot`` through ``adapter.apply``:
@@ -19,7 +19,7 @@ one-disk domain in the cell's state and sends ``CreateSnapshot`` through ``adapt
 Two domains serve all 64 cells (one shut off, one started once): starting and destroying QEMU
 costs seconds, a snapshot milliseconds. The rules outside the table (mixed modes, nothing selected,
 a partial ``no``) are measured on shut-off domains of their own, the capabilities (revert and
-delete of internal and external snapshots) on the sweep's two domains. The date is the caller's.
+delete of internal and external snapshots) on the recording's two domains. The date is the caller's.
 """
 
 from __future__ import annotations
@@ -84,14 +84,14 @@ def _request(root: str, snapshot: str, memory: Column, disks: dict[str, Column])
     return snapshot_xml(root, snapshot, memory, disks, explicit_sources=True)
 
 
-def sweep_request(root: str, snapshot: str, cell: Cell) -> CreateSnapshot:
-    """The ``CreateSnapshot`` for one cell on the sweep's domain of the cell's state."""
+def recording_request(root: str, snapshot: str, cell: Cell) -> CreateSnapshot:
+    """The ``CreateSnapshot`` for one cell on the recording's domain of the cell's state."""
     domain = _ONLINE if cell.domain is DomainColumn.ONLINE else _OFFLINE
     flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
     return CreateSnapshot(domain, _request(root, snapshot, cell.memory, {"vda": cell.disk}), flags)
 
 
-class _Sweep:
+class _Recording:
     """One recording session: the adapter, what it can see, and the last observation."""
 
     def __init__(self, adapter: Adapter) -> None:
@@ -105,7 +105,7 @@ class _Sweep:
         result = self.adapter.apply(op)
         if result.outcome is not Outcome.ACCEPTED:
             raise AdapterError(
-                f"the sweep's set-up step {op.kind} was refused: {result.error} {result.message}"
+                f"the recording's set-up step {op.kind} was refused: {result.error} {result.message}"
             )
         return result
 
@@ -115,7 +115,7 @@ class _Sweep:
             result = self.adapter.apply(DeleteSnapshot(domain, snapshot, flags))
             if result.outcome is Outcome.ACCEPTED:
                 return
-        raise AdapterError(f"snapshot {snapshot} of {domain} cannot be deleted; the sweep needs to")
+        raise AdapterError(f"snapshot {snapshot} of {domain} cannot be deleted; the recording needs to")
 
     def reason(self, message: str) -> str:
         return message.replace(self.root, "ROOT")
@@ -132,7 +132,7 @@ class _Sweep:
 
     def verdict(self, cell: Cell, index: int) -> Accepted | Rejected:
         snapshot = f"cell{index:02d}"
-        op = sweep_request(self.root, snapshot, cell)
+        op = recording_request(self.root, snapshot, cell)
         result = self.adapter.apply(op)
         if result.outcome is not Outcome.ACCEPTED:
             return Rejected(result.outcome, result.error, self.reason(result.message) or "refused")
@@ -220,28 +220,28 @@ def implied_mechanisms(
     return tuple(dict.fromkeys(found)) or (Mechanism.QEMU_IMG,)
 
 
-def _rule(sweep: _Sweep, number: int, disks: dict[str, DiskMode | None],
+def _rule(recording: _Recording, number: int, disks: dict[str, DiskMode | None],
           request: dict[str, Column], what: str) -> Rejected | None:
     """Create one offline snapshot on a domain of its own: the refusal, or None if accepted."""
     name = f"sweep-rule{number}"
-    sweep.must(DefineDomain(_spec(sweep.root, name, 10 + number, disks)))
-    result = sweep.adapter.apply(
-        CreateSnapshot(name, _request(sweep.root, f"rule{number}", Column.OMIT, request))
+    recording.must(DefineDomain(_spec(recording.root, name, 10 + number, disks)))
+    result = recording.adapter.apply(
+        CreateSnapshot(name, _request(recording.root, f"rule{number}", Column.OMIT, request))
     )
     if result.outcome is Outcome.ACCEPTED:
         return None
-    reason = sweep.reason(result.message) or what
+    reason = recording.reason(result.message) or what
     return Rejected(result.outcome, result.error, reason)
 
 
 def _rules(
-    sweep: _Sweep, reference: Profile | None
+    recording: _Recording, reference: Profile | None
 ) -> tuple[Rejected, Rejected, Rejected | None, list[str]]:
     """The mixed, nothing and partial-``no`` rules, and notes on rules the driver accepted."""
     two: dict[str, DiskMode | None] = {"vda": None, "vdb": None}
-    mixed = _rule(sweep, 1, two, {"vda": Column.INTERNAL, "vdb": Column.EXTERNAL}, "mixed")
-    nothing = _rule(sweep, 2, {"vda": DiskMode.NO}, {}, "nothing selected")
-    partial = _rule(sweep, 3, two, {"vda": Column.NO, "vdb": Column.INTERNAL}, "partial no")
+    mixed = _rule(recording, 1, two, {"vda": Column.INTERNAL, "vdb": Column.EXTERNAL}, "mixed")
+    nothing = _rule(recording, 2, {"vda": DiskMode.NO}, {}, "nothing selected")
+    partial = _rule(recording, 3, two, {"vda": Column.NO, "vdb": Column.INTERNAL}, "partial no")
     accepted = [rule for rule, found in (("mixed", mixed), ("nothing", nothing)) if found is None]
     if accepted and reference is None:
         raise AdapterError(
@@ -256,7 +256,7 @@ def _rules(
     return mixed, nothing, partial, notes
 
 
-def _capabilities(sweep: _Sweep) -> ProfileCapabilities:
+def _capabilities(recording: _Recording) -> ProfileCapabilities:
     """Revert and delete of an internal snapshot (shut off) and an external one (running).
 
     The internal one is taken of the shut-off domain (``qemu-img``: reverting a running domain
@@ -273,24 +273,24 @@ def _capabilities(sweep: _Sweep) -> ProfileCapabilities:
         ("external", _ONLINE, Column.EXTERNAL),
     ):
         snapshot = f"caps-{kind}"
-        xml = _request(sweep.root, snapshot, memory, {})
-        ok = sweep.adapter.apply(CreateSnapshot(domain, xml)).outcome is Outcome.ACCEPTED
-        revert = ok and sweep.adapter.apply(RevertSnapshot(domain, snapshot)).outcome
+        xml = _request(recording.root, snapshot, memory, {})
+        ok = recording.adapter.apply(CreateSnapshot(domain, xml)).outcome is Outcome.ACCEPTED
+        revert = ok and recording.adapter.apply(RevertSnapshot(domain, snapshot)).outcome
         found[f"revert_{kind}"] = revert is Outcome.ACCEPTED
         if kind == "external" and revert is Outcome.ACCEPTED:
-            overlay = _revert_overlay_naming(sweep)
-        delete = ok and sweep.adapter.apply(DeleteSnapshot(domain, snapshot)).outcome
+            overlay = _revert_overlay_naming(recording)
+        delete = ok and recording.adapter.apply(DeleteSnapshot(domain, snapshot)).outcome
         found[f"delete_{kind}"] = delete is Outcome.ACCEPTED
         if ok and not found[f"delete_{kind}"]:
-            sweep.forget(domain, snapshot)
-    found["revert_disk_only"] = _reverts_disk_only(sweep)
+            recording.forget(domain, snapshot)
+    found["revert_disk_only"] = _reverts_disk_only(recording)
     return ProfileCapabilities(**found, revert_overlay=overlay)
 
 
-def _revert_overlay_naming(sweep: _Sweep) -> str:
+def _revert_overlay_naming(recording: _Recording) -> str:
     """``by-second`` when the running domain's disk now sits on an overlay named by the second
     (libvirt 11.3), else ``numbered`` (also when the adapter cannot see images)."""
-    observation = sweep.observe()
+    observation = recording.observe()
     if observation is None:
         return "numbered"
     for disk in _domain(observation, _ONLINE).disks:
@@ -299,16 +299,16 @@ def _revert_overlay_naming(sweep: _Sweep) -> str:
     return "numbered"
 
 
-def _reverts_disk_only(sweep: _Sweep) -> bool:
+def _reverts_disk_only(recording: _Recording) -> bool:
     """Whether a running domain's DISK_ONLY snapshot (state ``disk-snapshot``) can be reverted
     to. Measured last: a revert that is performed shuts the domain off."""
     snapshot = "caps-disk-only"
-    xml = _request(sweep.root, snapshot, Column.OMIT, {})
-    created = sweep.adapter.apply(CreateSnapshot(_ONLINE, xml, CreateFlag.DISK_ONLY))
+    xml = _request(recording.root, snapshot, Column.OMIT, {})
+    created = recording.adapter.apply(CreateSnapshot(_ONLINE, xml, CreateFlag.DISK_ONLY))
     if created.outcome is not Outcome.ACCEPTED:
         return False
-    reverted = sweep.adapter.apply(RevertSnapshot(_ONLINE, snapshot)).outcome is Outcome.ACCEPTED
-    sweep.forget(_ONLINE, snapshot)
+    reverted = recording.adapter.apply(RevertSnapshot(_ONLINE, snapshot)).outcome is Outcome.ACCEPTED
+    recording.forget(_ONLINE, snapshot)
     return reverted
 
 
@@ -327,35 +327,35 @@ def record_profile(
     (the provenance then says so). The adapter is reset first; its domains stay afterwards
     (``reset`` or ``close`` it), and on an error it is reset.
     """
-    sweep = _Sweep(adapter)
-    sweep.prepare()
+    recording = _Recording(adapter)
+    recording.prepare()
     try:
         entries = tuple(
             CellEntry(
                 cell,
-                sweep.verdict(cell, index),
+                recording.verdict(cell, index),
                 reference.entry(cell).row if reference else None,
             )
             for index, cell in enumerate(ALL_CELLS)
         )
-        mixed, nothing, partial_no, notes = _rules(sweep, reference)
-        capabilities = _capabilities(sweep)
+        mixed, nothing, partial_no, notes = _rules(recording, reference)
+        capabilities = _capabilities(recording)
     except BaseException:
         adapter.reset()
         raise
     provenance: dict[str, str] = {"date": date}
     if isinstance(adapter, Describes):
         provenance.update(adapter.describe())
-    provenance["method"] = "snaporacle profile record (snaporacle.sweep)"
+    provenance["method"] = "snaporacle profile record (snaporacle.recorder)"
     provenance["mechanisms"] = (
         "observed: new internal tags, longer chains, new memory files"
-        if sweep.observes
+        if recording.observes
         else "implied by the snapshot XML's modes: the adapter cannot observe images"
     )
-    if sweep.unobserved:
+    if recording.unobserved:
         provenance["unobserved"] = (
             "accepted, yet nothing changed in the images (mechanisms implied by the modes): "
-            + ", ".join(sweep.unobserved)
+            + ", ".join(recording.unobserved)
         )
     provenance["rules"] = (
         "offline, no flags: vda internal + vdb external (mixed); vda snapshot='no' in the domain "
