@@ -126,3 +126,30 @@ def test_an_adapter_class_without_the_keywords_is_refused_in_one_line(
                 "--examples", "1")
     assert done.returncode != 0
     assert "Traceback" not in done.stderr
+
+
+USER_TEST = """
+from hypothesis import settings
+from hypothesis.stateful import rule
+
+from mydriver import MyAdapter
+from snaporacle import DestroyDomain, SnapshotMachine
+
+
+class MyMachine(SnapshotMachine.bind(MyAdapter, "libvirt-current")):
+    @rule()
+    def power_off_everything(self):
+        for spec in self.domains:
+            self.do(DestroyDomain(spec.name))
+
+
+MyMachine.TestCase.settings = settings(max_examples=15, stateful_step_count=10, deadline=None)
+TestMyDriver = MyMachine.TestCase
+"""
+
+
+def test_a_users_state_machine_adds_a_rule_and_runs_under_pytest(installed: dict[str, str]) -> None:
+    Path(installed["cwd"], "test_mydriver.py").write_text(USER_TEST)
+    done = _run(installed, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mydriver.py")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout
