@@ -19,6 +19,7 @@ disks are still on the images it was taken on.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 from typing import assert_never
 
@@ -207,17 +208,19 @@ def _prepare_write(domain: Domain, op: WriteData) -> WritePlan | Refusal:
 # --- create -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse(xml: str, redefine: bool, validate: bool) -> SnapshotDefinition:
+    # pure, and its value frozen: the model and a driver ask for the same requests again and again
+    return parse_snapshot(xml, redefine=redefine, validate=validate)
+
+
 def read_request(flags: CreateFlag, xml: str) -> SnapshotDefinition | Refusal:
     """A create request's flags checked and its XML parsed, or the refusal (libvirt's order)."""
     refusal = check_create_flags(flags)
     if refusal is not None:
         return _rejected("flags", refusal)
     try:
-        return parse_snapshot(
-            xml,
-            redefine=bool(flags & CreateFlag.REDEFINE),
-            validate=bool(flags & CreateFlag.VALIDATE),
-        )
+        return _parse(xml, bool(flags & CreateFlag.REDEFINE), bool(flags & CreateFlag.VALIDATE))
     except SnapshotXMLError as err:
         return _refuse("xml", outcome_for_code(err.error), err.error, str(err))
 
