@@ -25,6 +25,7 @@ from ..model.flags import (
     check_delete_flags,
     check_revert_flags,
 )
+from ..model.memory import blocks_to_read, memory_view, write_problem
 from ..model.modes import (
     CreateFlag,
     DeleteFlag,
@@ -55,6 +56,7 @@ from ..model.ops import (
     RevertSnapshot,
     StartDomain,
     WriteData,
+    WriteMemory,
 )
 from ..model.profile import Accepted, Profile, Rejected
 from ..model.snapshot_ops import (
@@ -112,6 +114,7 @@ class _DomainRecord:
     current: str | None = None
     monitor: Monitor | None = None
     clock: int = 0
+    ram_written: set[int] = attrs.field(factory=set)
 
     def formats(self) -> dict[str, str]:
         return {disk.target: disk.format for disk in self.spec.disks}
@@ -242,6 +245,25 @@ class ReferenceDriver:
         else:
             self.images.write(path, self._format_of(path), op.block, op.pattern)
         return Result.ok()
+
+    def _write_memory(self, record: _DomainRecord, op: WriteMemory) -> Result:
+        problem = write_problem(op.block, op.pattern)
+        if problem is not None:
+            return Result.refused(Outcome.INVALID, "VIR_ERR_INVALID_ARG", problem)
+        if record.monitor is None:
+            return Result.refused(
+                Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", "domain is not running"
+            )
+        record.ram_written.add(op.block)
+        record.monitor.write_memory(op.block, op.pattern)
+        return Result.ok()
+
+    def _read_memory(self, record: _DomainRecord) -> tuple[int, ...] | None:
+        """The guest RAM of a running domain: the blocks written so far and one canary."""
+        if record.monitor is None:
+            return None
+        found = record.monitor.read_memory(blocks_to_read(record.ram_written))
+        return memory_view(found)
 
     # --- create -------------------------------------------------------------------------------
 
@@ -551,6 +573,8 @@ class ReferenceDriver:
             return self._lifecycle(record, op)
         if isinstance(op, WriteData):
             return self._write(record, op)
+        if isinstance(op, WriteMemory):
+            return self._write_memory(record, op)
         if isinstance(op, CreateSnapshot):
             return self._create(record, op)
         if isinstance(op, RevertSnapshot):
@@ -613,6 +637,7 @@ class ReferenceDriver:
                     current=record.current,
                     snapshots=snapshots,
                     disks=tuple(disks),
+                    memory=self._read_memory(record),
                 )
             )
         memory = tuple(sorted(rel(p) for p in self.memory_files if self.images.exists(p)))

@@ -30,6 +30,7 @@ from .decide import Decision, decide, memory_rejection
 from .definition import DomainDisk, DomainSpec, MemorySpec, SnapshotDefinition
 from .definition import SnapshotDisk as DiskRequest
 from .flags import check_create_flags, check_delete_flags, check_live, check_revert_flags
+from .memory import restored_ram
 from .modes import (
     CreateFlag,
     DeleteFlag,
@@ -256,7 +257,7 @@ def _take(
         path = active[disk.target]
         if disk.mode is DiskMode.INTERNAL:
             image = world.image(path)
-            tag = Tag(blocks=dict(image.blocks), vmstate=vmstate)
+            tag = Tag(blocks=dict(image.blocks), vmstate=vmstate, ram=domain.ram if vmstate else {})
             world = world.with_file(path, image.with_tag(name, tag, replace=vmstate))
         elif disk.mode is DiskMode.EXTERNAL and disk.overlay is not None:
             if disk.overlay not in world.files:
@@ -298,7 +299,7 @@ def create_snapshot(
         return world, taken
     memory_file = memory_file_of(definition, verdict)
     if memory_file is not None:
-        image = MemoryImage(domain.spec.name, tuple(sorted(domain.active.items())))
+        image = MemoryImage(domain.spec.name, tuple(sorted(domain.active.items())), domain.ram)
         world = world.with_file(memory_file, image)
     world, active = _take(world, domain, plan, name, verdict.memory is MemoryMode.INTERNAL)
     state = domain.state
@@ -320,7 +321,8 @@ def create_snapshot(
         )
         current = name
     domain = attrs.evolve(
-        domain, state=state, active=active, snapshots=snapshots, current=current
+        domain, state=state, active=active, snapshots=snapshots, current=current,
+        ram=domain.ram if state.active else {},
     )
     world = attrs.evolve(world.with_domain(domain), clock=world.clock + 1)
     return world, Result.ok(name)
@@ -435,7 +437,8 @@ def revert_snapshot(
             overlay = revert_overlay(disk.frozen, world.files.__contains__)
             world = world.with_file(overlay, Image(format="qcow2", backing=disk.frozen))
             active[disk.target] = overlay
-    domain = attrs.evolve(domain, state=target, active=active, current=snapshot.name)
+    ram = restored_ram(original, snapshot, active) if target.active else {}
+    domain = attrs.evolve(domain, state=target, active=active, current=snapshot.name, ram=ram)
     return world.with_domain(domain), Result.ok()
 
 

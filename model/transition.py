@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 
 from ..backend import BLOCK_SIZE
+from .memory import write_memory
 from .modes import DomainState, Outcome
 from .ops import (
     CreateSnapshot,
@@ -26,6 +27,7 @@ from .ops import (
     RevertSnapshot,
     StartDomain,
     WriteData,
+    WriteMemory,
 )
 from .profile import Profile
 from .snapshot_ops import create_snapshot, delete_snapshot, dump_snapshot, revert_snapshot
@@ -89,7 +91,9 @@ def _lifecycle(
         state = DomainState.RUNNING
     else:
         state = DomainState.SHUTOFF
-    return world.with_domain(attrs.evolve(domain, state=state)), Result.ok()
+    # a start cold-boots with zeroed RAM, destroy loses it; pause and resume keep it
+    ram = domain.ram if state.active and not isinstance(op, StartDomain) else {}
+    return world.with_domain(attrs.evolve(domain, state=state, ram=ram)), Result.ok()
 
 
 def _write(world: World, op: WriteData) -> tuple[World, Result]:
@@ -134,6 +138,8 @@ def apply(world: World, op: Op, profile: Profile) -> tuple[World, Result]:
         return _lifecycle(world, op)
     if isinstance(op, WriteData):
         return _write(world, op)
+    if isinstance(op, WriteMemory):
+        return write_memory(world, op)
     if isinstance(op, (ListSnapshots, CurrentSnapshot)):
         return _query(world, op)
     domain = _domain(world, op.domain)

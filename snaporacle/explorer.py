@@ -53,6 +53,7 @@ from .model.ops import (
     RevertSnapshot,
     StartDomain,
     WriteData,
+    WriteMemory,
 )
 from .model.profile import ALL_CELLS, Cell, Profile
 from .reporting import NullReporter, Reporter
@@ -184,6 +185,12 @@ def machine_for(
         @rule(disk=st.integers(0, disks - 1), block=st.integers(0, 3), pattern=st.integers(1, 255))
         def write(self, disk: int, block: int, pattern: int) -> None:
             self.do(WriteData(self.domain.name, self.domain.disks[disk].target, block, pattern))
+
+        @supports("write_memory")
+        @precondition(lambda machine: machine.state().active)
+        @rule(block=st.integers(0, 3), pattern=st.integers(1, 255))
+        def write_memory(self, block: int, pattern: int) -> None:
+            self.do(WriteMemory(self.domain.name, block, pattern))
 
         @supports("create")
         @rule(

@@ -15,6 +15,12 @@ Known behaviours of QEMU 7.2 this module handles:
 - A failed ``loadvm`` leaves the VM in ``restore-vm``, where a later migrate aborts QEMU; the
   monitor resumes it at once (``cont``, then ``stop`` if it was not running) before reporting.
 - A QEMU that dies mid-operation gives a BackendError naming the verb and QEMU's last stderr.
+
+Guest RAM is a shared file, ``-object memory-backend-file,...,mem-path=root/.qemu/NAME.ram,
+share=on``: a host write into the file is what the guest sees, and savevm/loadvm and migrate
+carry it. RAM is written and read through the file (``pwrite``/``pread`` at the block's
+guest-physical address, :mod:`snaporacle.model.memory`); the launcher removes the file before
+each start, so that a cold start gets zeroed RAM.
 """
 
 from __future__ import annotations
@@ -32,6 +38,13 @@ from qemu.qmp import ExecuteError, QMPError
 
 from ...backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction
 from ...errors import BackendError
+from ...model.memory import (
+    MEMORY_BLOCK_SIZE,
+    MEMORY_MIB,
+    block_pattern,
+    memory_address,
+    write_problem,
+)
 from ...sandbox import inside
 from .images import RUN_DIR, parse_dump
 from .process import Qmp, binary, start, stop
@@ -50,9 +63,10 @@ class QemuMonitor:
 
     def __init__(
         self, name: str, proc: subprocess.Popen[bytes], qmp: Qmp, nodes: dict[str, str],
-        out: str, err: str, sizes: dict[str, int],
+        out: str, err: str, sizes: dict[str, int], ram: str,
     ) -> None:
         self.name = name
+        self.ram = ram
         self.calls: list[Call] = []
         self.proc = proc
         self._qmp = qmp
@@ -284,6 +298,34 @@ class QemuMonitor:
         commands = [f"read -v {block * BLOCK_SIZE} 1" for block in range(blocks)]
         return parse_dump("read", self._qemu_io("read", target, commands), blocks)
 
+    def write_memory(self, block: int, pattern: int) -> None:
+        """Fill one guest RAM block through the shared RAM file."""
+        self._start("write_memory", str(block), str(pattern))
+        problem = write_problem(block, pattern)
+        if problem is not None:
+            raise BackendError(f"write_memory: {problem}")
+        if self.proc.poll() is not None:
+            raise self._died("write_memory")
+        fd = os.open(self.ram, os.O_RDWR)
+        try:
+            os.pwrite(fd, bytes([pattern]) * MEMORY_BLOCK_SIZE, memory_address(block))
+        finally:
+            os.close(fd)
+
+    def read_memory(self, blocks: Sequence[int]) -> dict[int, int]:
+        """The pattern of each of ``blocks`` of guest RAM, read from the shared RAM file."""
+        self._start("read_memory", *map(str, blocks))
+        if self.proc.poll() is not None:
+            raise self._died("read_memory")
+        fd = os.open(self.ram, os.O_RDONLY)
+        try:
+            return {
+                block: block_pattern(os.pread(fd, MEMORY_BLOCK_SIZE, memory_address(block)))
+                for block in blocks
+            }
+        finally:
+            os.close(fd)
+
     def quit(self) -> None:
         """``quit`` and wait for the process; kill it if it lingers. Quitting twice is harmless."""
         self.calls.append(Call("quit"))
@@ -294,7 +336,7 @@ class QemuMonitor:
                 self.proc.kill()
         self._qmp.close()
         stop(self.proc)
-        for path in (self._out, self._err):
+        for path in (self._out, self._err, self.ram):
             if os.path.exists(path):
                 os.remove(path)
 
@@ -310,7 +352,7 @@ def _tail(path: str) -> str:
 class QemuLauncher:
     """Starts one ``qemu-system-x86_64`` per domain, with files under ``root``."""
 
-    def __init__(self, root: str, memory_mib: int = 32) -> None:
+    def __init__(self, root: str, memory_mib: int = MEMORY_MIB) -> None:
         self.root = os.path.normpath(root)
         self.calls: list[Call] = []
         self.monitors: list[QemuMonitor] = []
@@ -335,9 +377,13 @@ class QemuLauncher:
             raise BackendError("launch: give at most 4 disks, each target once")
         run_dir = os.path.join(self.root, RUN_DIR)
         os.makedirs(run_dir, exist_ok=True)
-        out, err = (os.path.join(run_dir, f"{name}.{ext}") for ext in ("out", "err"))
-        argv = [self._stdbuf, "-oL", self._qemu, "-machine", "pc,accel=tcg", "-nodefaults",
-                "-display", "none", "-m", str(self._memory), "-name", name]
+        out, err, ram = (os.path.join(run_dir, f"{name}.{ext}") for ext in ("out", "err", "ram"))
+        if os.path.exists(ram):
+            os.remove(ram)  # a cold start (or an incoming migration) begins from zeroed RAM
+        argv = [self._stdbuf, "-oL", self._qemu, "-machine", "pc,accel=tcg,memory-backend=m0",
+                "-object", f"memory-backend-file,id=m0,size={self._memory}M,mem-path={ram},"
+                "share=on", "-nodefaults", "-display", "none", "-m", f"{self._memory}M",
+                "-name", name]
         nodes: dict[str, str] = {}
         for index, (disk, path) in enumerate(zip(disks, paths, strict=True)):
             nodes[disk.target] = f"{disk.target}-0"
@@ -354,7 +400,7 @@ class QemuLauncher:
                  "-mon", "chardev=qmp,mode=control"]
         proc = start(argv, [theirs.fileno()], out, err)
         theirs.close()
-        monitor = self._connect(name, proc, ours, nodes, out, err)
+        monitor = self._connect(name, proc, ours, nodes, out, err, ram)
         try:
             if incoming is not None:
                 self._restore(monitor, incoming, paused)
@@ -366,7 +412,7 @@ class QemuLauncher:
 
     def _connect(
         self, name: str, proc: subprocess.Popen[bytes], sock: socket.socket,
-        nodes: dict[str, str], out: str, err: str,
+        nodes: dict[str, str], out: str, err: str, ram: str,
     ) -> QemuMonitor:
         try:
             qmp = Qmp(sock, name)
@@ -376,7 +422,7 @@ class QemuLauncher:
             raise BackendError(
                 f"launch: QEMU for domain {name} did not start: {_tail(err) or error}"
             ) from error
-        monitor = QemuMonitor(name, proc, qmp, nodes, out, err, {})
+        monitor = QemuMonitor(name, proc, qmp, nodes, out, err, {}, ram)
         try:
             sizes = {
                 entry["node-name"]: int(entry["image"]["virtual-size"])
