@@ -187,9 +187,10 @@ def machine_for(
             self.do(WriteData(self.domain.name, self.domain.disks[disk].target, block, pattern))
 
         @supports("write_memory")
-        @precondition(lambda machine: machine.state().active)
-        @rule(block=st.integers(0, 3), pattern=st.integers(1, 255))
-        def write_memory(self, block: int, pattern: int) -> None:
+        @rule(block=st.integers(0, 3), pattern=st.integers(1, 255), paused=st.booleans())
+        def write_memory(self, block: int, pattern: int, paused: bool) -> None:
+            if not self.state().active and "start" in caps.ops and caps.online:
+                self.do(StartDomain(self.domain.name, paused=paused))  # RAM needs a running VM
             self.do(WriteMemory(self.domain.name, block, pattern))
 
         @supports("create")
