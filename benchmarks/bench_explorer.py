@@ -9,7 +9,12 @@ until every one of the 64 cells has been reached (no sweep), over a few seeds.
     python benchmarks/bench_explorer.py --adapter qemu --examples 10 --steps 10
 
 With ``--adapter NAME`` (and ``--uri``) it measures the explorer's steps per second on that
-adapter against ``fake`` with the same examples, steps and seed, instead.
+adapter against ``fake`` with the same examples, steps and seed, instead. With ``--memory`` as
+well, it measures what observing guest RAM costs on that adapter: the explorer with RAM observed
+and ``write_memory`` drawn, against the same adapter with the ``guest_memory`` aspect and the op
+left out, same examples, steps and seeds:
+
+    python benchmarks/bench_explorer.py --adapter qemu --memory --examples 10 --steps 10
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import statistics
 import time
 
+import attrs
 import hypothesis
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
@@ -27,7 +33,8 @@ from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.adapters.registry import load_adapter
 from snaporacle.explorer import NAMES, explore
 from snaporacle.model.modes import CreateFlag, DeleteFlag, RevertFlag
-from snaporacle.model.ops import Op, Result
+from snaporacle.model.observation import Aspect
+from snaporacle.model.ops import Op, Result, WriteMemory
 from snaporacle.model.profile import ALL_CELLS, Cell
 from snaporacle.profiles import load_profile
 from snaporacle.reporting import NullReporter
@@ -122,6 +129,33 @@ def compare_adapter(name: str, uri: str | None, examples: int, steps: int) -> No
           f"{len(real.divergences)}")
 
 
+def compare_memory(name: str, uri: str | None, examples: int, steps: int, repeat: int) -> None:
+    """Explorer steps/s on ``name`` with guest RAM observed, against without, seed by seed."""
+    adapter = load_adapter(name, uri=uri)
+    profile = load_profile(adapter.capabilities.profile)
+    full = adapter.capabilities
+    without = attrs.evolve(
+        full, aspects=full.aspects - {Aspect.GUEST_MEMORY}, ops=full.ops - {WriteMemory.kind}
+    )
+    ratios = []
+    try:
+        for seed in range(1, repeat + 1):
+            rates = []
+            for caps in (full, without):
+                adapter.capabilities = caps
+                result = explore(adapter, profile, examples, steps, seed=seed, sweep=False)
+                rates.append(result.coverage.steps / result.seconds)
+                if result.divergences:
+                    print(f"divergence: {result.divergences[0]}")
+            ratios.append(rates[0] / rates[1])
+            print(f"seed {seed}: with RAM observed {rates[0]:.1f} steps/s, without "
+                  f"{rates[1]:.1f} steps/s, ratio {rates[0] / rates[1]:.2f}x")
+    finally:
+        adapter.close()
+    print(f"median ratio with/without guest RAM on {name}: {statistics.median(ratios):.2f}x "
+          "(target > 0.5x)")
+
+
 def main() -> None:
     """Print both rates, their ratio, and the time to cover the 64 cells."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -130,8 +164,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--adapter", help="measure this adapter against fake instead")
     parser.add_argument("--uri")
+    parser.add_argument("--memory", action="store_true",
+                        help="with --adapter: the cost of observing guest RAM on it")
     args = parser.parse_args()
     profile = load_profile("libvirt-current")
+    if args.adapter and args.memory:
+        compare_memory(args.adapter, args.uri, args.examples, args.steps, args.repeat)
+        return
     if args.adapter:
         compare_adapter(args.adapter, args.uri, args.examples, args.steps)
         return
