@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import attrs
 
-from ..fakes.driver import ReferenceDriver
 from ..fakes.faults import FaultPlan
 from ..fakes.images import FakeImageTool
 from ..fakes.monitor import FakeLauncher
-from ..model.observation import Observation
-from ..model.ops import Op, Result
 from ..profiles import load_profile
+from ..reference.driver import ReferenceDriver
+from .driven import DrivenAdapter
 from .protocol import Capabilities
 
 #: The virtual work directory of every fake adapter.
 FAKE_ROOT = "/snaporacle-fake"
 
 
-class FakeAdapter:
+class FakeAdapter(DrivenAdapter):
     """The reference driver over fakes; ``driver_class`` lets tests plug a broken driver."""
 
     name = "fake"
@@ -47,20 +46,3 @@ class FakeAdapter:
         images = FakeImageTool(self.root, faults=faults)
         launcher = FakeLauncher(images, faults=faults)
         return self._driver_class(images, launcher, self._profile)
-
-    def apply(self, op: Op) -> Result:
-        """Carry out one operation on the reference driver."""
-        return self.driver.apply(op)
-
-    def observe(self) -> Observation:
-        """The reference driver's view of its fakes."""
-        return self.driver.observe()
-
-    def reset(self) -> None:
-        """A fresh driver over fresh fakes."""
-        self.driver.close()
-        self.driver = self._new_driver()
-
-    def close(self) -> None:
-        """Stop the fake domains."""
-        self.driver.close()

@@ -4,6 +4,17 @@ An adapter carries out :mod:`~snaporacle.model.ops` operations on a real or simu
 reports what a user of that driver could see. It declares, in :class:`Capabilities`, the aspects it
 can observe, the operations and flags it supports, and the profile it claims to follow; the
 explorer only draws what is supported and only compares what is observable.
+
+An adapter class is made with keyword arguments only, each optional, and must accept all three
+(use what applies, refuse with :class:`~snaporacle.errors.AdapterError` what cannot apply):
+
+- ``uri``: the driver URI (``--uri``; e.g. ``qemu:///embed``), ``None`` for the adapter's own;
+- ``profile``: the profile name or path it is checked against (``--profile``), ``None`` for its
+  own default;
+- ``workdir``: the work directory every path lies under, ``None`` for a fresh temporary one that
+  ``close()`` removes.
+
+:func:`snaporacle.check_adapter` runs the whole contract on an adapter class or factory.
 """
 
 from __future__ import annotations
@@ -49,7 +60,8 @@ class Adapter(Protocol):
     capabilities: Capabilities
 
     def apply(self, op: Op) -> Result:
-        """Carry out one operation; a refusal is a :class:`Result`, never an exception."""
+        """Carry out one operation; a refusal or a failure is a :class:`Result`, never an
+        exception (only use after ``close()`` raises, an :class:`~snaporacle.errors.AdapterError`)."""
         ...
 
     def observe(self) -> Observation:
@@ -60,4 +72,5 @@ class Adapter(Protocol):
         """Back to an empty world: no domains, no files, no processes."""
 
     def close(self) -> None:
-        """Release every resource (processes, connections, the work directory)."""
+        """Release every resource (processes, connections, the work directory). Closing twice
+        is allowed; any other call afterwards raises :class:`~snaporacle.errors.AdapterError`."""

@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from snaporacle.adapters.qemu import QemuImageTool, QemuLauncher
-from snaporacle.backend import DiskAttachment, ImageTool, Launcher, Monitor, SnapshotAction
 from snaporacle.errors import ComponentMissing
 from snaporacle.fakes import FakeImageTool, FakeLauncher
+from snaporacle.reference.backend import DiskAttachment, ImageTool, Launcher, Monitor, SnapshotAction
 
 Setup = Callable[["Bench", int], Any]
 Op = Callable[["Bench", Any, int], object]

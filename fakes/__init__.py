@@ -1,4 +1,4 @@
-"""In-memory backends with the interfaces of :mod:`snaporacle.backend`, and seeded fault plans.
+"""In-memory backends with the interfaces of :mod:`snaporacle.reference.backend`, and seeded fault plans.
 
 :class:`FakeImageTool` stands for qemu-img and qemu-io, :class:`FakeLauncher` and
 :class:`FakeMonitor` for QEMU processes and their QMP monitors; :class:`FaultPlan` makes chosen

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import enum
 import random
+from collections.abc import Iterable
 
 import attrs
 
@@ -69,6 +70,10 @@ def _check_source(_instance: object, _attribute: object, value: str | None) -> N
         raise ValueError(f"fault source {value!r} is not one of {', '.join(SOURCES)}")
 
 
+def _verbs(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(values)
+
+
 @attrs.frozen
 class Fault:
     """A rule: the ``occurrence``-th call of ``verb`` (on ``source``, or any) fails ``when``."""
@@ -84,17 +89,20 @@ class FaultPlan:
     """Which calls fail: explicit :class:`Fault` rules plus a seeded random ``rate``.
 
     A rate fault fires on a call of one of ``rate_verbs`` with probability ``rate``, drawn from a
-    ``random.Random(seed)``, so one seed gives one sequence of faults. ``fired`` lists every fault
-    that fired, as ``(source, verb, occurrence, when)``.
+    ``random.Random(seed)``, so one seed gives one sequence of faults; ``rate_when`` says before
+    or after its effect (``None``: either, drawn too). ``fired`` lists every fault
+    that fired, as ``(source, verb, occurrence, when)``; ``drawn`` every call asked about, as
+    ``(source, verb, occurrence)``, so that a fault can be aimed at any call position.
     """
 
     faults: tuple[Fault, ...] = attrs.field(default=(), converter=tuple)
     rate: float = attrs.field(default=0.0, validator=[attrs.validators.ge(0.0),
                                                       attrs.validators.le(1.0)])
     seed: int = 0
-    rate_when: When = When.BEFORE
-    rate_verbs: frozenset[str] = attrs.field(default=MUTATING_VERBS, converter=frozenset)
+    rate_when: When | None = When.BEFORE
+    rate_verbs: frozenset[str] = attrs.field(default=MUTATING_VERBS, converter=_verbs)
     fired: list[tuple[str, str, int, When]] = attrs.field(factory=list, init=False)
+    drawn: list[tuple[str, str, int]] = attrs.field(factory=list, init=False)
     _counts: dict[tuple[str | None, str], int] = attrs.field(factory=dict, init=False)
     _random: random.Random = attrs.field(init=False)
 
@@ -105,6 +113,7 @@ class FaultPlan:
         """Count one call of ``verb`` on ``source``; return when it fails, or None."""
         for key in ((source, verb), (None, verb)):
             self._counts[key] = self._counts.get(key, 0) + 1
+        self.drawn.append((source, verb, self._counts[(source, verb)]))
         when = None
         for fault in self.faults:
             if (
@@ -114,9 +123,9 @@ class FaultPlan:
             ):
                 when = fault.when
                 break
-        drawn = self.rate and verb in self.rate_verbs and self._random.random() < self.rate
-        if when is None and drawn:
-            when = self.rate_when
+        rate_hit = self.rate and verb in self.rate_verbs and self._random.random() < self.rate
+        if when is None and rate_hit:
+            when = self.rate_when or self._random.choice((When.BEFORE, When.AFTER))
         if when is not None:
             self.fired.append((source, verb, self._counts[(source, verb)], when))
         return when
@@ -150,3 +159,36 @@ class Injector:
         """Raise the ``after`` fault drawn by :meth:`before`, once the effect is done."""
         if when is When.AFTER and self._plan is not None:
             raise self._plan.fault(self._source, verb, detail)
+
+
+def parse_fault_plan(spec: str, seed: int) -> FaultPlan:
+    """A fault plan from its command-line form: ``random:RATE`` then, comma-separated, ``before``
+    or ``after`` (default: either) and the verbs that may fail (default: every verb with an
+    effect). For example ``random:0.05`` or ``random:0.2,after,transaction,savevm``. Raises
+    ``ValueError`` saying what is wrong."""
+    terms = [term.strip() for term in spec.split(",") if term.strip()]
+    if not terms or not terms[0].startswith("random:"):
+        raise ValueError(
+            f"fault plan {spec!r} must start with random:RATE (e.g. random:0.05), then optional "
+            "before|after and verbs, comma-separated"
+        )
+    try:
+        rate = float(terms[0].removeprefix("random:"))
+    except ValueError:
+        raise ValueError(f"fault rate {terms[0]!r} is not a number") from None
+    if not 0.0 < rate <= 1.0:
+        raise ValueError(f"fault rate {rate} must be above 0 and at most 1")
+    when: When | None = None
+    verbs: set[str] = set()
+    for term in terms[1:]:
+        if term in ("before", "after"):
+            when = When(term)
+        elif term in MUTATING_VERBS:
+            verbs.add(term)
+        else:
+            raise ValueError(
+                f"fault plan term {term!r} is neither before/after nor a verb; verbs: "
+                + ", ".join(sorted(MUTATING_VERBS))
+            )
+    chosen: frozenset[str] = frozenset(verbs) if verbs else MUTATING_VERBS
+    return FaultPlan(rate=rate, seed=seed, rate_when=when, rate_verbs=chosen)

@@ -6,7 +6,10 @@ migrate). Directories are a set; ``root`` exists from the start. Behaviour measu
 qemu-img 7.2 and matched here:
 
 - ``create`` over an existing file overwrites it; a missing directory or backing file fails and
-  leaves nothing; a raw image cannot have a backing file; ``-b`` needs ``-F``.
+  leaves nothing; a raw image cannot have a backing file; ``-b`` needs ``-F``; an image cannot be
+  its own backing file. A chain that loops is refused by every verb that walks it.
+- Tags longer than 255 bytes or with a NUL byte are refused (qemu-img would cut them); so is a
+  path with a NUL byte, as every backend does.
 - Internal snapshots: duplicate tags are allowed (each gets a new id); ``-a`` finds the tag by id
   then by name, ``-d`` by name, the first match; both fail on a missing tag; ``-c``/``-a`` fail on
   raw images, ``-d`` fails there as "not found", ``-l`` lists nothing.
@@ -30,9 +33,9 @@ from typing import Protocol
 
 import attrs
 
-from ..backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo
 from ..errors import BackendError
-from ..sandbox import inside
+from ..reference.backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo, check_tag
+from ..reference.sandbox import inside
 from .faults import FaultPlan, Injector
 
 FORMATS = ("qcow2", "raw")
@@ -120,10 +123,19 @@ class FakeImageTool:
         return entry
 
     def layers(self, verb: str, path: str) -> list[tuple[str, Image]]:
-        """The backing chain from ``path`` down, as (path, image) pairs."""
+        """The backing chain from ``path`` down, as (path, image) pairs.
+
+        A chain that comes back to one of its own images is refused, naming the loop, as
+        qemu-img refuses it ("Backing file ... creates an infinite loop"), instead of being walked
+        for ever.
+        """
         out = [(path, self.image(verb, path))]
         while out[-1][1].backing is not None:
             top = out[-1][1]
+            seen = [p for p, _ in out]
+            if top.backing in seen:
+                loop = " -> ".join([*seen[seen.index(str(top.backing)):], str(top.backing)])
+                raise BackendError(f"{verb}: the backing chain of {path} is a loop: {loop}")
             backing = self.image(verb, str(top.backing))
             if top.backing_format != backing.format:
                 raise BackendError(
@@ -177,6 +189,11 @@ class FakeImageTool:
             raise BackendError(f"create: {path}: Backing file not supported for file format 'raw'")
         if backing is not None and backing_fmt is None:
             raise BackendError(f"create: {path}: Backing file specified without backing format")
+        if backing == path:
+            raise BackendError(
+                f"create: {path}: Error: Trying to create an image with the same filename as the "
+                "backing file"
+            )
         self.check_dir("create", path)
         if path in self.table:
             self._writable("create", path)
@@ -191,6 +208,7 @@ class FakeImageTool:
     def snapshot_create(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -c``: a raw image cannot hold snapshots; duplicates are allowed."""
         self._start("snapshot_create", path, tag)
+        check_tag("snapshot_create", tag)
         path = self.path("snapshot_create", path)
         when = self._faults.before("snapshot_create", path)
         image = self._writable("snapshot_create", path)
@@ -205,6 +223,7 @@ class FakeImageTool:
     def snapshot_apply(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -a``: restores the image's own data as it was at ``tag``."""
         self._start("snapshot_apply", path, tag)
+        check_tag("snapshot_apply", tag)
         path = self.path("snapshot_apply", path)
         when = self._faults.before("snapshot_apply", path)
         image = self._writable("snapshot_apply", path)
@@ -224,6 +243,7 @@ class FakeImageTool:
     def snapshot_delete(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -d``: deletes the first snapshot named ``tag``."""
         self._start("snapshot_delete", path, tag)
+        check_tag("snapshot_delete", tag)
         path = self.path("snapshot_delete", path)
         when = self._faults.before("snapshot_delete", path)
         image = self._writable("snapshot_delete", path)

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction
 from ..errors import BackendError
 from ..model.memory import write_problem
+from ..reference.backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction, check_tag
 from .faults import FaultPlan, Injector
 from .images import FakeImageTool, Image, MemoryState, read_layers
 
@@ -109,6 +109,7 @@ class FakeMonitor:
     def savevm(self, tag: str) -> None:
         """HMP ``savevm``: every disk's own data under ``tag``, VM state on the first disk."""
         faults = self._start("savevm", tag)
+        check_tag("savevm", tag)
         when = faults.before("savevm", tag)
         self._snapshot_capable("savevm")
         for index, layers in enumerate(self._disks.values()):
@@ -122,6 +123,7 @@ class FakeMonitor:
     def loadvm(self, tag: str) -> None:
         """HMP ``loadvm``: every disk back to ``tag``; the run state is kept."""
         faults = self._start("loadvm", tag)
+        check_tag("loadvm", tag)
         when = faults.before("loadvm", tag)
         self._snapshot_capable("loadvm")
         found = [layers[0][1].find(tag, by_id=False) for layers in self._disks.values()]
@@ -141,6 +143,7 @@ class FakeMonitor:
     def delvm(self, tag: str) -> None:
         """HMP ``delvm``: delete ``tag`` from every disk; a missing tag is not an error."""
         faults = self._start("delvm", tag)
+        check_tag("delvm", tag)
         when = faults.before("delvm", tag)
         self._snapshot_capable("delvm")
         for layers in self._disks.values():

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import attrs
 
-from ..errors import SnapshotXMLError
 from .definition import MemorySpec, SnapshotDefinition
+from .errors import SnapshotXMLError
 from .modes import DomainState, MemoryMode, SnapshotState
 
 

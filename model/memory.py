@@ -20,10 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-import attrs
-
-from .modes import DiskMode, MemoryMode, Outcome
-from .ops import Result, WriteMemory
+from .modes import DiskMode, MemoryMode
 
 if TYPE_CHECKING:
     from .world import Snapshot, World
@@ -73,24 +70,6 @@ def blocks_to_read(written: Iterable[int]) -> tuple[int, ...]:
     if canary is not None:
         blocks.add(canary)
     return tuple(sorted(blocks))
-
-
-def write_memory(world: World, op: WriteMemory) -> tuple[World, Result]:
-    """``write_memory`` on the model: one RAM block of a running or paused domain."""
-    domain = world.domains.get(op.domain)
-    if domain is None:
-        return world, Result.refused(
-            Outcome.INVALID, "VIR_ERR_NO_DOMAIN", f"no domain with name '{op.domain}'"
-        )
-    problem = write_problem(op.block, op.pattern)
-    if problem is not None:
-        return world, Result.refused(Outcome.INVALID, "VIR_ERR_INVALID_ARG", problem)
-    if not domain.state.active:
-        return world, Result.refused(
-            Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", "domain is not running"
-        )
-    ram = {**domain.ram, op.block: op.pattern}
-    return world.with_domain(attrs.evolve(domain, ram=ram)), Result.ok()
 
 
 def restored_ram(world: World, snapshot: Snapshot, images: Mapping[str, str]) -> Ram:

@@ -189,8 +189,15 @@ class Result:
 
     @classmethod
     def refused(cls, outcome: Outcome, error: str | None, message: str) -> Result:
-        """A refusal: its class, libvirt's error code name and the message."""
+        """A refusal (``invalid`` or ``unsupported``): libvirt's error code name and message."""
+        if outcome not in (Outcome.INVALID, Outcome.UNSUPPORTED):
+            raise ValueError(f"a refusal is invalid or unsupported, not {outcome.value}")
         return cls(outcome, error, None, message)
+
+    @classmethod
+    def failed(cls, error: str | None, message: str) -> Result:
+        """A failure: the request was valid but could not be carried out."""
+        return cls(Outcome.FAILED, error, None, message)
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready mapping."""

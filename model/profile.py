@@ -40,8 +40,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import attrs
+import tomli_w
 
-from ..errors import ProfileError
+from .errors import ProfileError
 from .modes import Column, DiskResult, DomainColumn, Mechanism, MemoryMode, Outcome, SnapshotState
 
 
@@ -185,7 +186,7 @@ class CellEntry:
 
 
 @attrs.frozen
-class Capabilities:
+class ProfileCapabilities:
     """What a profile supports beyond create: reverts and deletes by snapshot kind."""
 
     revert_internal: bool = True
@@ -201,7 +202,7 @@ class Profile:
     name: str
     description: str
     entries: tuple[CellEntry, ...] = attrs.field(converter=_entries)
-    capabilities: Capabilities
+    capabilities: ProfileCapabilities
     mixed: Rejected
     nothing: Rejected
     partial_no: Rejected | None = None
@@ -397,7 +398,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     if unknown_rules:
         raise ProfileError(f"{source}: unknown rule(s) {', '.join(sorted(unknown_rules))}")
     caps = data.get("capabilities", {})
-    fields = {f.name for f in attrs.fields(Capabilities)}
+    fields = {f.name for f in attrs.fields(ProfileCapabilities)}
     if not isinstance(caps, dict) or set(caps) - fields:
         raise ProfileError(f"{source}: [capabilities] takes only {', '.join(sorted(fields))}")
     if not all(isinstance(v, bool) for v in caps.values()):
@@ -409,7 +410,7 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
         name=name,
         description=description,
         entries=tuple(entries[cell] for cell in ALL_CELLS),
-        capabilities=Capabilities(**caps),
+        capabilities=ProfileCapabilities(**caps),
         mixed=_rejected(rules["mixed"], f"{source}: [rules.mixed]"),
         nothing=_rejected(rules["nothing"], f"{source}: [rules.nothing]"),
         partial_no=(
@@ -421,56 +422,43 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     )
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} to a profile")
-
-
-def _rule_lines(name: str, rule: Rejected) -> list[str]:
-    lines = [f"[rules.{name}]", f"outcome = {_toml_value(rule.outcome.value)}"]
+def _rule_table(rule: Rejected) -> dict[str, str]:
+    table = {"outcome": rule.outcome.value}
     if rule.error is not None:
-        lines.append(f"error = {_toml_value(rule.error)}")
-    lines += [f"reason = {_toml_value(rule.reason)}", ""]
-    return lines
+        table["error"] = rule.error
+    table["reason"] = rule.reason
+    return table
+
+
+def _cell_table(entry: CellEntry) -> dict[str, Any]:
+    table: dict[str, Any] = dict(entry.cell.as_json())
+    verdict = entry.verdict
+    table["outcome"] = verdict.outcome.value
+    if isinstance(verdict, Accepted):
+        table["memory_result"] = verdict.memory.value
+        table["disk_result"] = verdict.disk.value
+        table["mechanism"] = [m.value for m in verdict.mechanisms]
+        table["state"] = verdict.state.value
+    else:
+        if verdict.error is not None:
+            table["error"] = verdict.error
+        table["reason"] = verdict.reason
+    if entry.row is not None:
+        table["row"] = entry.row
+    return table
 
 
 def format_profile(profile: Profile) -> str:
     """The profile as a TOML document that :func:`parse_profile` reads back to an equal value."""
-    lines = [f"name = {_toml_value(profile.name)}"]
-    lines += [f"description = {_toml_value(profile.description)}", "", "[provenance]"]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in profile.provenance]
-    lines += ["", "[capabilities]"]
-    caps = attrs.asdict(profile.capabilities)
-    lines += [f"{key} = {_toml_value(value)}" for key, value in caps.items()]
-    lines.append("")
-    lines += _rule_lines("mixed", profile.mixed)
-    lines += _rule_lines("nothing", profile.nothing)
+    rules = {"mixed": _rule_table(profile.mixed), "nothing": _rule_table(profile.nothing)}
     if profile.partial_no is not None:
-        lines += _rule_lines("partial_no", profile.partial_no)
-    for entry in profile.entries:
-        lines.append("[[cells]]")
-        for key, value in entry.cell.as_json().items():
-            lines.append(f"{key} = {_toml_value(value)}")
-        verdict = entry.verdict
-        lines.append(f"outcome = {_toml_value(verdict.outcome.value)}")
-        if isinstance(verdict, Accepted):
-            lines.append(f"memory_result = {_toml_value(verdict.memory.value)}")
-            lines.append(f"disk_result = {_toml_value(verdict.disk.value)}")
-            lines.append(f"mechanism = {_toml_value([m.value for m in verdict.mechanisms])}")
-            lines.append(f"state = {_toml_value(verdict.state.value)}")
-        else:
-            if verdict.error is not None:
-                lines.append(f"error = {_toml_value(verdict.error)}")
-            lines.append(f"reason = {_toml_value(verdict.reason)}")
-        if entry.row is not None:
-            lines.append(f"row = {entry.row}")
-        lines.append("")
-    return "\n".join(lines)
+        rules["partial_no"] = _rule_table(profile.partial_no)
+    document = {
+        "name": profile.name,
+        "description": profile.description,
+        "provenance": dict(profile.provenance),
+        "capabilities": attrs.asdict(profile.capabilities),
+        "rules": rules,
+        "cells": [_cell_table(entry) for entry in profile.entries],
+    }
+    return tomli_w.dumps(document)

@@ -20,8 +20,8 @@ import enum
 
 from lxml import etree
 
-from ..errors import SnapshotXMLError
 from .definition import SnapshotDefinition, SnapshotDisk
+from .errors import SnapshotXMLError
 from .modes import SnapshotState
 
 

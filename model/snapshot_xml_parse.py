@@ -23,8 +23,8 @@ from typing import Any
 import attrs
 from lxml import etree
 
-from ..errors import SchemaError, SnapshotXMLError
 from .definition import MemorySpec, SnapshotDefinition, SnapshotDisk
+from .errors import SchemaError, SnapshotXMLError
 from .modes import DiskMode, MemoryMode, SnapshotState
 from .snapshot_xml_format import canonical_xml, hardened_parser
 

@@ -1,156 +1,179 @@
 """The transition function: ``apply(world, op, profile) -> (world', expected result)``.
 
-Domain life-cycle operations are here; snapshot create, revert and delete are in
-:mod:`snaporacle.model.snapshot_ops`. Every refusal leaves the world unchanged. Error codes are
-libvirt's (``VIR_ERR_*``); outcome classes follow :mod:`snaporacle.model.modes`.
+The rules are :func:`~snaporacle.model.prepare.prepare`'s; this module carries a plan out on the
+world, following the mechanisms of SPEC.md section 2:
+
+- ``qemu-img`` offline: an internal tag in each internal disk's active image; a new qcow2 overlay
+  (backed by the old active image) for each external disk.
+- ``savevm``: a tag holding VM state in each internal disk's active image.
+- ``migrate``: a memory image file; ``transaction``: overlays as for qemu-img, atomically.
+- Revert: each disk back on the image the snapshot was taken on, internal tags applied, a fresh
+  overlay on each external disk's frozen image. Delete: tags removed; an external snapshot's
+  overlay committed into its frozen image and removed (``qemu-img commit`` offline, an active
+  ``block-commit`` on a running domain); its memory file removed.
+
+Every refusal leaves the world unchanged. Error codes are libvirt's (``VIR_ERR_*``); outcome
+classes follow :mod:`snaporacle.model.modes`.
 """
 
 from __future__ import annotations
 
+from typing import assert_never
+
 import attrs
 
-from ..backend import BLOCK_SIZE
-from .memory import write_memory
-from .modes import DomainState, Outcome
-from .ops import (
-    CreateSnapshot,
-    CurrentSnapshot,
-    DefineDomain,
-    DeleteSnapshot,
-    DestroyDomain,
-    DumpSnapshotXML,
-    ListSnapshots,
-    Op,
-    PauseDomain,
-    Result,
-    ResumeDomain,
-    RevertSnapshot,
-    StartDomain,
-    WriteData,
-    WriteMemory,
+from .memory import restored_ram
+from .modes import DiskMode, DomainState, MemoryMode
+from .ops import Op, Result
+from .plan import (
+    AnswerPlan,
+    DefinePlan,
+    DeletePlan,
+    LifecyclePlan,
+    Plan,
+    RedefinePlan,
+    Refusal,
+    RevertPlan,
+    TakePlan,
+    WorldView,
+    WriteMemoryPlan,
+    WritePlan,
 )
+from .prepare import forget, prepare
 from .profile import Profile
-from .snapshot_ops import create_snapshot, delete_snapshot, dump_snapshot, revert_snapshot
-from .world import Domain, Image, World
-
-refuse = Result.refused
+from .world import Domain, Image, MemoryImage, Tag, World
 
 
-def _domain(world: World, name: str) -> Domain | Result:
-    domain = world.domains.get(name)
-    if domain is None:
-        return refuse(Outcome.INVALID, "VIR_ERR_NO_DOMAIN", f"no domain with name '{name}'")
-    return domain
+@attrs.frozen
+class Transition:
+    """One operation on the model: the world after it, its result, and the plan it followed."""
+
+    world: World
+    result: Result
+    plan: Plan | Refusal
 
 
-def _define(world: World, op: DefineDomain) -> tuple[World, Result]:
-    spec = op.domain
-    if spec.name in world.domains:
-        return world, refuse(
-            Outcome.FAILED, "VIR_ERR_OPERATION_FAILED", f"domain '{spec.name}' already exists"
-        )
-    for disk in spec.disks:
-        if disk.source in world.files:
-            return world, refuse(
-                Outcome.FAILED, "VIR_ERR_OPERATION_FAILED", f"image {disk.source} already exists"
-            )
-    for disk in spec.disks:
-        world = world.with_file(disk.source, Image(format=disk.format))
-    domain = Domain(
-        spec=spec,
-        state=DomainState.SHUTOFF,
-        active={disk.target: disk.source for disk in spec.disks},
-    )
-    return world.with_domain(domain), Result.ok()
-
-
-_NEEDS = {
-    StartDomain: ({DomainState.SHUTOFF}, "domain is already running"),
-    PauseDomain: ({DomainState.RUNNING, DomainState.PAUSED}, "domain is not running"),
-    ResumeDomain: ({DomainState.PAUSED}, "domain is already running"),
-    DestroyDomain: ({DomainState.RUNNING, DomainState.PAUSED}, "domain is not running"),
-}
-
-
-def _lifecycle(
-    world: World, op: StartDomain | PauseDomain | ResumeDomain | DestroyDomain
-) -> tuple[World, Result]:
-    domain = _domain(world, op.domain)
-    if isinstance(domain, Result):
-        return world, domain
-    allowed, reason = _NEEDS[type(op)]
-    if not domain.state.active and not isinstance(op, StartDomain):
-        reason = "domain is not running"
-    if domain.state not in allowed:
-        return world, refuse(Outcome.INVALID, "VIR_ERR_OPERATION_INVALID", reason)
-    if isinstance(op, StartDomain):
-        state = DomainState.PAUSED if op.paused else DomainState.RUNNING
-    elif isinstance(op, PauseDomain):
-        state = DomainState.PAUSED
-    elif isinstance(op, ResumeDomain):
-        state = DomainState.RUNNING
-    else:
-        state = DomainState.SHUTOFF
-    # a start cold-boots with zeroed RAM, destroy loses it; pause and resume keep it
-    ram = domain.ram if state.active and not isinstance(op, StartDomain) else {}
-    return world.with_domain(attrs.evolve(domain, state=state, ram=ram)), Result.ok()
-
-
-def _write(world: World, op: WriteData) -> tuple[World, Result]:
-    domain = _domain(world, op.domain)
-    if isinstance(domain, Result):
-        return world, domain
-    path = domain.active.get(op.disk)
-    if path is None:
-        return world, refuse(Outcome.INVALID, "VIR_ERR_INVALID_ARG", f"no disk '{op.disk}'")
-    if not 0 <= op.block < 16 or not 1 <= op.pattern <= 255:
-        return world, refuse(
-            Outcome.INVALID,
-            "VIR_ERR_INVALID_ARG",
-            f"block {op.block} (of {BLOCK_SIZE} bytes) or pattern {op.pattern} out of range",
-        )
-    image = world.image(path)
-    blocks = dict(image.blocks)
-    blocks[op.block] = op.pattern
-    return world.with_file(path, attrs.evolve(image, blocks=blocks)), Result.ok()
-
-
-def _query(world: World, op: ListSnapshots | CurrentSnapshot) -> tuple[World, Result]:
-    domain = _domain(world, op.domain)
-    if isinstance(domain, Result):
-        return world, domain
-    if isinstance(op, ListSnapshots):
-        return world, Result.ok(tuple(sorted(domain.snapshots)))
-    if domain.current is None:
-        return world, refuse(
-            Outcome.INVALID,
-            "VIR_ERR_NO_DOMAIN_SNAPSHOT",
-            f"the domain '{op.domain}' does not have a current snapshot",
-        )
-    return world, Result.ok(domain.current)
+def step(world: World, op: Op, profile: Profile) -> Transition:
+    """Plan ``op`` on ``world`` and carry the plan out."""
+    plan = prepare(WorldView(world), op, profile)
+    if isinstance(plan, Refusal):
+        return Transition(world, plan.result, plan)
+    after, result = carry_out(world, plan)
+    return Transition(after, result, plan)
 
 
 def apply(world: World, op: Op, profile: Profile) -> tuple[World, Result]:
     """The world after ``op`` and the result a conforming driver gives for it."""
-    if isinstance(op, DefineDomain):
-        return _define(world, op)
-    if isinstance(op, (StartDomain, PauseDomain, ResumeDomain, DestroyDomain)):
-        return _lifecycle(world, op)
-    if isinstance(op, WriteData):
-        return _write(world, op)
-    if isinstance(op, WriteMemory):
-        return write_memory(world, op)
-    if isinstance(op, (ListSnapshots, CurrentSnapshot)):
-        return _query(world, op)
-    domain = _domain(world, op.domain)
-    if isinstance(domain, Result):
-        return world, domain
-    if isinstance(op, CreateSnapshot):
-        return create_snapshot(world, domain, op, profile)
-    if isinstance(op, RevertSnapshot):
-        return revert_snapshot(world, domain, op, profile)
-    if isinstance(op, DeleteSnapshot):
-        return delete_snapshot(world, domain, op, profile)
-    if isinstance(op, DumpSnapshotXML):
-        return world, dump_snapshot(domain, op)
-    raise TypeError(f"not an operation: {op!r}")
+    transition = step(world, op, profile)
+    return transition.world, transition.result
+
+
+def carry_out(world: World, plan: Plan) -> tuple[World, Result]:
+    """The effects of an accepted plan on the world, and its result."""
+    match plan:
+        case DefinePlan():
+            for disk in plan.spec.disks:
+                world = world.with_file(disk.source, Image(format=disk.format))
+            domain = Domain(
+                spec=plan.spec,
+                state=DomainState.SHUTOFF,
+                active={disk.target: disk.source for disk in plan.spec.disks},
+            )
+            return world.with_domain(domain), Result.ok()
+        case LifecyclePlan():
+            domain = world.domains[plan.domain]
+            # a start cold-boots with zeroed RAM, destroy loses it; pause and resume keep it
+            ram = domain.ram if plan.before.active and plan.after.active else {}
+            domain = attrs.evolve(domain, state=plan.after, ram=ram)
+            return world.with_domain(domain), Result.ok()
+        case WriteMemoryPlan():
+            domain = world.domains[plan.domain]
+            domain = attrs.evolve(domain, ram={**domain.ram, plan.block: plan.pattern})
+            return world.with_domain(domain), Result.ok()
+        case WritePlan():
+            image = world.image(plan.path)
+            blocks = {**image.blocks, plan.block: plan.pattern}
+            return world.with_file(plan.path, attrs.evolve(image, blocks=blocks)), Result.ok()
+        case AnswerPlan():
+            return world, Result.ok(plan.value)
+        case TakePlan():
+            return _take(world, plan), Result.ok(plan.name)
+        case RedefinePlan():
+            domain = world.domains[plan.domain]
+            snapshots = {**domain.snapshots, plan.record.name: plan.record}
+            current = plan.record.name if plan.make_current else domain.current
+            domain = attrs.evolve(domain, snapshots=snapshots, current=current)
+            return world.with_domain(domain), Result.ok(plan.record.name)
+        case RevertPlan():
+            return _revert(world, plan), Result.ok()
+        case DeletePlan():
+            return _delete(world, plan), Result.ok()
+        case _:
+            assert_never(plan)
+
+
+def _take(world: World, plan: TakePlan) -> World:
+    domain = world.domains[plan.domain]
+    if plan.memory_file is not None:
+        saved = MemoryImage(domain.spec.name, tuple(sorted(domain.active.items())), domain.ram)
+        world = world.with_file(plan.memory_file, saved)
+    vmstate = plan.verdict.memory is MemoryMode.INTERNAL
+    active = dict(domain.active)
+    for disk in plan.disks:
+        path = active[disk.target]
+        if disk.mode is DiskMode.INTERNAL:
+            image = world.image(path)
+            tag = Tag(blocks=dict(image.blocks), vmstate=vmstate, ram=domain.ram if vmstate else {})
+            world = world.with_file(path, image.with_tag(plan.name, tag, replace=vmstate))
+        elif disk.mode is DiskMode.EXTERNAL and disk.overlay is not None:
+            if disk.overlay not in world.files:
+                world = world.with_file(disk.overlay, Image(format="qcow2", backing=path))
+            active[disk.target] = disk.overlay
+    state = DomainState.SHUTOFF if plan.halt else domain.state
+    snapshots = dict(domain.snapshots)
+    current = domain.current
+    if plan.record is not None:
+        snapshots[plan.name] = plan.record
+        current = plan.name
+    domain = attrs.evolve(
+        domain, state=state, active=active, snapshots=snapshots, current=current,
+        ram=domain.ram if state.active else {},
+    )
+    return attrs.evolve(world.with_domain(domain), clock=world.clock + 1)
+
+
+def _revert(world: World, plan: RevertPlan) -> World:
+    domain = world.domains[plan.domain]
+    ram = restored_ram(world, plan.snapshot, plan.images) if plan.target.active else {}
+    active = dict(plan.images)
+    for _target, path in plan.internal:
+        image = world.image(path)
+        tag = image.tag(plan.snapshot.name)
+        assert tag is not None  # prepare checked it
+        world = world.with_file(path, attrs.evolve(image, blocks=dict(tag.blocks)))
+    for overlay in plan.overlays:
+        world = world.with_file(overlay.path, Image(format="qcow2", backing=overlay.frozen))
+        active[overlay.target] = overlay.path
+    domain = attrs.evolve(
+        domain, state=plan.target, active=active, current=plan.snapshot.name, ram=ram
+    )
+    return world.with_domain(domain)
+
+
+def _delete(world: World, plan: DeletePlan) -> World:
+    domain = world.domains[plan.domain]
+    active = dict(domain.active)
+    for discard in plan.discards:
+        for path in discard.tagged:
+            world = world.with_file(path, world.image(path).without_tag(discard.name))
+        for commit in discard.commits:
+            overlay = world.image(commit.overlay)
+            base = world.image(commit.frozen)
+            merged = {**base.blocks, **overlay.blocks}
+            world = world.with_file(commit.frozen, attrs.evolve(base, blocks=merged))
+            world = world.with_file(commit.overlay, None)
+            active[commit.target] = commit.frozen
+        if discard.memory_file is not None:
+            world = world.with_file(discard.memory_file, None)
+    domain = forget(attrs.evolve(domain, active=active), plan.victims)
+    return world.with_domain(domain)

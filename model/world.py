@@ -17,8 +17,8 @@ from collections.abc import Mapping
 
 import attrs
 
-from ..backend import DISK_BLOCKS
 from .definition import DomainSpec
+from .geometry import DISK_BLOCKS
 from .memory import memory_view
 from .modes import DiskMode, DomainState, MemoryMode, SnapshotState
 from .observation import (

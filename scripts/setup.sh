@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(python3 python3-venv python3-dev gcc pkg-config libvirt-dev libvirt-daemon
-          libvirt-daemon-driver-qemu qemu-utils qemu-system-x86)
+          libvirt-daemon-driver-qemu qemu-utils qemu-system-x86
+          chromium)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

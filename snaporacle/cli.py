@@ -9,20 +9,49 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .errors import SnaporacleError
+from .workdirs import cache_dir
 
-COMMANDS = ("table", "decide", "xml", "explore", "replay", "profile")
+COMMANDS = ("table", "decide", "xml", "explore", "replay", "profile", "report")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' line breaks, and ends each option's help with its default unless the
+    help already says it (``off`` for a flag, ``none`` when there is none, ``required``)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if not action.option_strings or action.default is argparse.SUPPRESS:
+            return text
+        if "(default" in text or "default:" in text:
+            return text
+        if action.required:
+            return f"{text} (required)"
+        default = action.default
+        if default is None or default in ([], ()):
+            shown = "none"
+        elif default is False and action.nargs == 0:
+            shown = "off"
+        else:
+            shown = str(default).replace("%", "%%")
+        return f"{text} (default: {shown})"
 
 
 class _Parser(argparse.ArgumentParser):
-    """An argument parser whose help keeps the examples' line breaks."""
+    """An argument parser with :class:`HelpFormatter`, for every command and sub-command."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        kwargs["formatter_class"] = HelpFormatter
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> NoReturn:
+        """A bad argument: one line on stderr, status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``snaporacle`` console script."""
+    # Hypothesis' own files (its constants cache) go to the user's cache, not ./.hypothesis
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(cache_dir("hypothesis")))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -55,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except KeyboardInterrupt:
+        return 130
     return status
 
 

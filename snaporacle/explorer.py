@@ -10,6 +10,10 @@ random runs did not reach as a short trace of its own (define, bring the domain 
 create), so a run always says which of the 64 cells it checked. A divergence is cut down further
 by replay (:mod:`snaporacle.minimize`) after Hypothesis' shrinking. Events go to a
 :class:`~snaporacle.reporting.Reporter`.
+
+A run stops early, and returns what it did so far, on SIGINT/SIGTERM (``interrupted``, see
+:mod:`snaporacle.interrupts`; a divergence found but not yet shrunk is kept as it was found) and
+when a process under the adapter fails (``environment_failures``: not a divergence).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any, TypeVar
 
 import attrs
 import hypothesis
+import hypothesis.errors
 import hypothesis.reporting
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
@@ -34,7 +39,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from . import interrupts
 from .adapters.protocol import Adapter
+from .errors import EnvironmentFailure, Interrupted
 from .lockstep import Divergence, Lockstep
 from .minimize import minimize
 from .model.invariants import world_problems
@@ -83,13 +90,52 @@ class Coverage:
     ops: Counter[str] = attrs.field(factory=Counter)
     steps: int = 0
     examples: int = 0
+    #: how often each cell was reached, by the outcome the adapter gave
+    cell_outcomes: Counter[tuple[Cell, str]] = attrs.field(factory=Counter)
+    first_divergence: Divergence | None = None
 
-    def record(self, op: Op, cell: Cell | None) -> None:
-        """Count one step."""
+    def record(self, op: Op, cell: Cell | None, outcome: str | None = None) -> None:
+        """Count one step (``outcome``: the adapter's outcome class for a create in ``cell``)."""
         self.steps += 1
         self.ops[op.kind] += 1
         if cell is not None:
             self.cells.add(cell)
+            if outcome is not None:
+                self.cell_outcomes[cell, outcome] += 1
+
+    def cells_json(self) -> list[dict[str, Any]]:
+        """Each cell reached, in table order, with its outcome classes and how often."""
+        return [
+            {
+                **cell.as_json(),
+                "outcomes": dict(sorted(
+                    (outcome, count) for (hit, outcome), count in self.cell_outcomes.items()
+                    if hit == cell
+                )),
+            }
+            for cell in ALL_CELLS
+            if cell in self.cells
+        ]
+
+
+@attrs.frozen
+class EnvironmentReport:
+    """A process under the adapter failed during ``operation``: not a finding about the driver."""
+
+    operation: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        """The report entry."""
+        return {"operation": self.operation, "message": self.message}
+
+
+class _EnvironmentBroke(BaseException):
+    """Carries an EnvironmentFailure out of Hypothesis, which would shrink it as a failure."""
+
+    def __init__(self, report: EnvironmentReport) -> None:
+        super().__init__(report.message)
+        self.report = report
 
 
 def _flags(draw: Any, options: tuple[Any, ...], empty: Any) -> Any:
@@ -141,7 +187,10 @@ def machine_for(
 
         def __init__(self) -> None:
             super().__init__()
-            lockstep.reset()
+            try:
+                lockstep.reset()
+            except EnvironmentFailure as failure:
+                raise _EnvironmentBroke(EnvironmentReport("reset", str(failure))) from failure
             coverage.examples += 1
             reporter.example_started(coverage.examples)
             self.domain = domain_spec(adapter.root, 0, disks)
@@ -150,10 +199,14 @@ def machine_for(
             try:
                 _, cell = lockstep.step(op)
             except Divergence as divergence:
-                coverage.record(op, divergence.cell)
-                reporter.step(op, divergence.trace[-1].actual, divergence.cell)
+                actual = divergence.trace[-1].actual
+                coverage.record(op, divergence.cell, actual.outcome.value)
+                coverage.first_divergence = coverage.first_divergence or divergence
+                reporter.step(op, actual, divergence.cell)
                 raise
-            coverage.record(op, cell)
+            except EnvironmentFailure as failure:
+                raise _EnvironmentBroke(EnvironmentReport(op.kind, str(failure))) from failure
+            coverage.record(op, cell, lockstep.trace[-1].actual.outcome.value)
             reporter.step(op, lockstep.trace[-1].actual, cell)
 
         def state(self) -> DomainState:
@@ -249,7 +302,8 @@ def machine_for(
             """The model's tree is well formed and every snapshot's saved data is intact."""
             problems = world_problems(lockstep.world)
             if problems and lockstep.trace:
-                raise Divergence(lockstep.trace, [f"invariant: {p}" for p in problems], None)
+                raise Divergence(lockstep.trace, [f"invariant: {p}" for p in problems], None,
+                                 adapter.root)
 
     return SnapshotMachine
 
@@ -262,6 +316,8 @@ class ExploreResult:
     seconds: float
     divergences: tuple[Divergence, ...]
     swept: tuple[Cell, ...]
+    interrupted: str | None = None
+    environment_failures: tuple[EnvironmentReport, ...] = ()
 
     def as_json(self, examples: int, steps: int) -> dict[str, Any]:
         """The report JSON of ``snaporacle explore --report-json``."""
@@ -273,8 +329,11 @@ class ExploreResult:
             "seconds": round(self.seconds, 3),
             "cells_covered": [c.as_json() for c in ALL_CELLS if c in self.coverage.cells],
             "cells_swept": [c.as_json() for c in self.swept],
+            "cells": self.coverage.cells_json(),
             "operations": dict(sorted(self.coverage.ops.items())),
             "divergences": [d.as_json() for d in self.divergences],
+            "interrupted": self.interrupted,
+            "environment_failures": [f.as_json() for f in self.environment_failures],
         }
 
 
@@ -301,7 +360,7 @@ def sweep_cells(
                 _, hit = lockstep.step(op)
             except Divergence as divergence:
                 return divergence
-            coverage.record(op, hit)
+            coverage.record(op, hit, lockstep.trace[-1].actual.outcome.value)
             reporter.step(op, lockstep.trace[-1].actual, hit)
     lockstep.reset()
     return None
@@ -345,30 +404,63 @@ def explore(
     reporter.run_started(examples, steps)
     start = time.perf_counter()
     divergences: list[Divergence] = []
+    failures: list[EnvironmentReport] = []
+    stopped: Interrupted | None = None
+    swept: list[Cell] = []
     saved_limit = conjecture_engine.MAX_SHRINKING_SECONDS
     conjecture_engine.MAX_SHRINKING_SECONDS = shrink_seconds
     try:
-        with hypothesis.reporting.with_reporter(lambda _message: None):
-            run_state_machine_as_test(machine, settings=settings)
-    except Divergence as divergence:
-        shortest = minimize(adapter, profile, divergence, allow_failures)
-        divergences.append(shortest)
-        reporter.divergence(shortest)
+        with interrupts.interruptible():
+            try:
+                with hypothesis.reporting.with_reporter(lambda _message: None):
+                    run_state_machine_as_test(machine, settings=settings)
+            except Divergence as divergence:
+                try:
+                    shortest = minimize(adapter, profile, divergence, allow_failures)
+                except Interrupted as stop:
+                    stopped, shortest = stop, divergence
+                except EnvironmentFailure as failure:
+                    failures.append(EnvironmentReport("minimize", str(failure)))
+                    shortest = divergence
+                divergences.append(shortest)
+                reporter.divergence(shortest)
+            except Interrupted as stop:
+                stopped = stop
+                if coverage.first_divergence is not None:  # found, not shrunk yet: keep it
+                    divergences.append(coverage.first_divergence)
+                    reporter.divergence(coverage.first_divergence)
+            except _EnvironmentBroke as broke:
+                failures.append(broke.report)
+            except hypothesis.errors.Flaky:
+                if coverage.first_divergence is None:
+                    raise
+                first = coverage.first_divergence  # it did not happen again: report it as found
+                note = "this divergence did not happen again when Hypothesis replayed it"
+                divergences.append(Divergence(first.trace, [*first.differences, note], first.cell))
+                reporter.divergence(divergences[-1])
+            if sweep and not (divergences or failures or stopped):
+                swept = [
+                    cell
+                    for cell in ALL_CELLS
+                    if cell not in coverage.cells
+                    and cell not in exclude
+                    and (adapter.capabilities.online or cell.domain is DomainColumn.OFFLINE)
+                ]
+                try:
+                    found = sweep_cells(adapter, profile, swept, coverage, reporter, allow_failures)
+                except Interrupted as stop:
+                    stopped, found = stop, None
+                except EnvironmentFailure as failure:
+                    failures.append(EnvironmentReport("cell sweep", str(failure)))
+                    found = None
+                if found is not None:
+                    divergences.append(found)
+                    reporter.divergence(found)
     finally:
         conjecture_engine.MAX_SHRINKING_SECONDS = saved_limit
-    swept: list[Cell] = []
-    if sweep and not divergences:
-        swept = [
-            cell
-            for cell in ALL_CELLS
-            if cell not in coverage.cells
-            and cell not in exclude
-            and (adapter.capabilities.online or cell.domain is DomainColumn.OFFLINE)
-        ]
-        found = sweep_cells(adapter, profile, swept, coverage, reporter, allow_failures)
-        if found is not None:
-            divergences.append(found)
-            reporter.divergence(found)
-    result = ExploreResult(coverage, time.perf_counter() - start, tuple(divergences), tuple(swept))
+    result = ExploreResult(
+        coverage, time.perf_counter() - start, tuple(divergences), tuple(swept),
+        stopped.name if stopped else None, tuple(failures),
+    )
     reporter.run_finished(result)
     return result

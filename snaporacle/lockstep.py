@@ -12,19 +12,27 @@ from typing import Any
 
 import attrs
 
+from . import interrupts
 from .adapters.protocol import Adapter
-from .errors import SnaporacleError, SnapshotXMLError
-from .model.decide import cell_of
-from .model.flags import check_create_flags
+from .errors import EnvironmentFailure, SnaporacleError
 from .model.invariants import observation_problems
-from .model.modes import CreateFlag, Outcome
+from .model.modes import Outcome
 from .model.observation import Aspect, compare
 from .model.observation import view as observation_view
-from .model.ops import CreateSnapshot, CurrentSnapshot, ListSnapshots, Op, Result, op_to_json
-from .model.profile import Cell, Profile, Rejected
-from .model.snapshot_xml import parse_snapshot
-from .model.transition import apply
+from .model.ops import (
+    CreateSnapshot,
+    CurrentSnapshot,
+    DefineDomain,
+    ListSnapshots,
+    Op,
+    Result,
+    op_to_json,
+)
+from .model.plan import cell_reached
+from .model.profile import Cell, Profile
+from .model.transition import step as model_step
 from .model.world import World, observe
+from .promise import broken_promises
 
 #: The operations of the snapshot API, whose libvirt error codes are compared.
 SNAPSHOT_OPS = frozenset({"create", "revert", "delete", "list", "current", "dumpxml"})
@@ -47,17 +55,31 @@ class Step:
         }
 
 
-class Divergence(AssertionError):
-    """The adapter and the model disagree; carries the trace, the differences and the cell."""
+class Divergence(SnaporacleError, AssertionError):
+    """The adapter and the model disagree; carries the trace, the differences and the cell.
 
-    def __init__(self, trace: list[Step], differences: list[str], cell: Cell | None) -> None:
+    Its message is the differences, then the whole trace, one step a line with the expected and
+    the actual result, so that a failed test shows what happened without a report.
+    """
+
+    def __init__(
+        self, trace: list[Step], differences: list[str], cell: Cell | None, root: str = "/"
+    ) -> None:
         self.trace = list(trace)
         self.differences = differences
         self.cell = cell
+        self.root = root  # the adapter's work directory, which the trace's paths lie under
         step = trace[-1]
-        super().__init__(
-            f"divergence at step {len(trace)} ({step.op.kind}): " + "; ".join(differences[:5])
-        )
+        lines = [f"divergence at step {len(trace)} ({step.op.kind}): " + "; ".join(differences[:5])]
+        if cell is not None:
+            lines.append(f"table cell: {cell.key()}")
+        lines.append("trace (operation -> expected | actual):")
+        for number, taken in enumerate(self.trace, start=1):
+            lines.append(
+                f"  {number:>3}. {_op_text(taken.op)} -> {_result_text(taken.expected)}"
+                f" | {_result_text(taken.actual)}"
+            )
+        super().__init__("\n".join(lines))
 
     def as_json(self) -> dict[str, Any]:
         """The report entry: minimal trace, expected and actual, and the cell."""
@@ -69,6 +91,33 @@ class Divergence(AssertionError):
             "differences": self.differences,
             "cell": self.cell.as_json() if self.cell else None,
         }
+
+
+def _op_text(op: Op) -> str:
+    if isinstance(op, DefineDomain):
+        disks = ", ".join(
+            f"{d.target}={d.source} ({d.format}{', snapshot=' + d.snapshot.value if d.snapshot else ''})"
+            for d in op.domain.disks
+        )
+        return f"define {op.domain.name}: {disks}"
+    fields = op_to_json(op)
+    kind = str(fields.pop("op"))
+    xml = fields.pop("xml", None)
+    text: str = kind + " " + " ".join(f"{k}={v}" for k, v in fields.items())
+    if isinstance(xml, str):
+        text += " " + " ".join(xml.split())
+    return text.strip()
+
+
+def _result_text(result: Result) -> str:
+    text = result.outcome.value
+    if result.error:
+        text += f" {result.error}"
+    if isinstance(result.value, tuple):
+        text += f" {list(result.value)}"
+    elif isinstance(result.value, str):
+        text += " " + " ".join(result.value.split())[:120]
+    return text
 
 
 def compare_results(op: Op, expected: Result, actual: Result, check_codes: bool) -> list[str]:
@@ -100,21 +149,6 @@ def compare_results(op: Op, expected: Result, actual: Result, check_codes: bool)
     return out
 
 
-def request_cell(world: World, op: CreateSnapshot, profile: Profile) -> Cell | None:
-    """The table cell a create request falls in, when it gets as far as the table."""
-    domain = world.domains.get(op.domain)
-    if domain is None or check_create_flags(op.flags) is not None:
-        return None
-    if op.flags & (CreateFlag.REDEFINE | CreateFlag.LIVE):
-        return None
-    try:
-        definition = parse_snapshot(op.xml)
-    except SnapshotXMLError:
-        return None
-    cell = cell_of(profile, domain.state, definition, op.flags, domain.spec.disks)
-    return None if isinstance(cell, Rejected) else cell
-
-
 class Lockstep:
     """An adapter and the model, kept in step.
 
@@ -137,6 +171,7 @@ class Lockstep:
         self.aspects = frozenset(adapter.capabilities.aspects)
         self.world = World(root=adapter.root)
         self.trace: list[Step] = []
+        self.resyncs = 0
 
     def reset(self) -> None:
         """Both sides back to an empty world."""
@@ -145,29 +180,66 @@ class Lockstep:
         self.trace = []
 
     def step(self, op: Op) -> tuple[Result, Cell | None]:
-        """Apply ``op`` to both sides and compare; returns the result and the cell it hit."""
-        cell = request_cell(self.world, op, self.profile) if isinstance(op, CreateSnapshot) else None
-        world, expected = apply(self.world, op, self.profile)
+        """Apply ``op`` to both sides and compare; returns the result and the cell it hit.
+
+        Before the step, a pending SIGINT/SIGTERM stops the run (:func:`interrupts.check`).
+        """
+        interrupts.check()
+        transition = model_step(self.world, op, self.profile)
+        world, expected = transition.world, transition.result
+        cell = cell_reached(transition.plan)
         actual = self.adapter.apply(op)
         self.trace.append(Step(op, expected, actual))
         check_codes = self.check_codes and Aspect.OUTCOME in self.aspects
         if self.allow_failures and actual.outcome is Outcome.FAILED:
-            # a backend failed: the driver's promise is that nothing changed
-            differences = []
+            # a backend failed: the driver's promise is checked instead of the model's result
+            differences = self._check_promise(actual)
+        elif self.allow_failures and "leftovers:" in actual.message:
+            # done, but a clean-up step failed: done as the model says, leftovers named
+            differences = compare_results(op, expected, actual, check_codes)
+            self.world = world
+            if not differences:
+                differences = self._check_promise(actual)
         else:
             differences = compare_results(op, expected, actual, check_codes)
             self.world = world
-        if not differences:
-            try:
-                seen = self.adapter.observe()
-            except SnaporacleError as err:
-                differences = [f"observe failed after {op.kind}: {err}"]
-            else:
-                differences = compare(observe(self.world), seen, self.aspects)
-                differences += [f"invariant: {p}" for p in observation_problems(seen)]
+            if not differences:
+                differences = self._compare_observations()
         if differences:
-            raise Divergence(self.trace, differences, cell)
+            raise Divergence(self.trace, differences, cell, self.adapter.root)
         return actual, cell
+
+    def _compare_observations(self) -> list[str]:
+        try:
+            seen = self.adapter.observe()
+        except EnvironmentFailure:
+            raise
+        except SnaporacleError as err:
+            return [f"observe failed after {self.trace[-1].op.kind}: {err}"]
+        differences = compare(observe(self.world), seen, self.aspects)
+        return differences + [f"invariant: {p}" for p in observation_problems(seen)]
+
+    def _check_promise(self, actual: Result) -> list[str]:
+        """After an injected failure: the promise holds, or the differences. Where the step
+        changed what the promise leaves open (a domain's run state, a named leftover; anything
+        at all for a life-cycle step or a write, whose reply may have been lost after its
+        effect), both sides start again from an empty world (``resyncs`` counts it)."""
+        try:
+            seen = self.adapter.observe()
+        except EnvironmentFailure:
+            raise
+        except SnaporacleError as err:
+            return [f"observe failed after a failed {self.trace[-1].op.kind}: {err}"]
+        expected = observe(self.world)
+        promised = self.trace[-1].op.kind in ("create", "revert", "delete")
+        problems = broken_promises(expected, seen, actual.message) if promised else []
+        if problems:
+            return [f"promise on failure: {p}" for p in problems]
+        if not promised or compare(expected, seen, self.aspects):
+            self.adapter.reset()
+            self.world = World(root=self.adapter.root)
+            self.resyncs += 1
+        return []
 
     def expected_view(self) -> dict[str, Any]:
         """The model's observation, restricted to the adapter's aspects."""

@@ -8,11 +8,12 @@ table is never wrapped to the 80 columns rich assumes for a pipe.
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Sequence
 from typing import Literal, TextIO
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.measure import Measurement
 from rich.table import Table
 
@@ -71,7 +72,12 @@ def print_table(
     table = _rich_table(headers, rows, title)
     console = Console(file=out, highlight=False)
     if not console.is_terminal:
-        unbounded = Console(file=out, highlight=False, width=_PIPE_MAX_WIDTH)
-        width = Measurement.get(unbounded, unbounded.options, table).maximum
-        console = Console(file=out, highlight=False, width=width)
+        console = Console(file=out, highlight=False, width=log_width(table))
     console.print(table)
+
+
+def log_width(renderable: RenderableType) -> int:
+    """The width ``renderable`` needs unwrapped (at most 400 columns): for output to a log or a
+    pipe, where rich would otherwise assume 80 columns."""
+    unbounded = Console(file=io.StringIO(), width=_PIPE_MAX_WIDTH)
+    return Measurement.get(unbounded, unbounded.options, renderable).maximum

@@ -54,7 +54,7 @@ from .model.ops import (
     RevertSnapshot,
     StartDomain,
 )
-from .model.profile import ALL_CELLS, Accepted, Capabilities, Cell, CellEntry, Profile, Rejected
+from .model.profile import ALL_CELLS, Accepted, Cell, CellEntry, Profile, ProfileCapabilities, Rejected
 from .model.snapshot_xml_parse import read_document
 from .requests import snapshot_xml
 
@@ -254,7 +254,7 @@ def _rules(
     return mixed, nothing, partial, notes
 
 
-def _capabilities(sweep: _Sweep) -> Capabilities:
+def _capabilities(sweep: _Sweep) -> ProfileCapabilities:
     """Revert and delete of an internal snapshot (shut off) and an external one (running).
 
     The internal one is taken of the shut-off domain (``qemu-img``: reverting a running domain
@@ -277,7 +277,7 @@ def _capabilities(sweep: _Sweep) -> Capabilities:
         found[f"delete_{kind}"] = delete is Outcome.ACCEPTED
         if ok and not found[f"delete_{kind}"]:
             sweep.forget(domain, snapshot)
-    return Capabilities(**found)
+    return ProfileCapabilities(**found)
 
 
 def record_profile(

@@ -8,12 +8,19 @@ Format (``version`` 1)::
 
 Paths inside operations are written with the placeholder ``${ROOT}`` for the adapter's work
 directory, so a trace recorded on one adapter replays on another.
+
+:func:`load_trace` refuses a bad file with :class:`~snaporacle.errors.CorpusError` naming the file
+and, for a bad step, its number: malformed or too deeply nested JSON, an unknown operation, a
+field of the wrong type (a ``block`` given as a string), a NUL byte in any text.
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +91,8 @@ def load_trace(path: Path, root: str) -> Trace:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise CorpusError(f"{path}:{err.lineno}: not valid JSON: {err.msg}") from err
+    except RecursionError:
+        raise CorpusError(f"{path}: JSON nested too deeply to be a trace") from None
     except (OSError, UnicodeDecodeError) as err:
         raise CorpusError(f"{path}: cannot read the trace: {err}") from err
     if not isinstance(data, dict) or data.get("version") != 1:
@@ -91,20 +100,76 @@ def load_trace(path: Path, root: str) -> Trace:
     steps = data.get("steps")
     if not isinstance(steps, list) or not steps:
         raise CorpusError(f"{path}: a trace needs a non-empty \"steps\" list")
+    for key in ("profile", "adapter"):
+        if not isinstance(data.get(key), (str, type(None))):
+            raise CorpusError(f"{path}: \"{key}\" must be a name (a string)")
     ops = []
     for number, step in enumerate(steps, start=1):
         if not isinstance(step, dict) or not isinstance(step.get("op"), dict):
             raise CorpusError(f"{path}: step {number} needs an \"op\" object")
+        kind = step["op"].get("op")
         try:
-            ops.append(op_from_json(_swap(step["op"], ROOT_PLACEHOLDER, root.rstrip("/"))))
-        except (ValueError, KeyError, TypeError) as err:
+            op = op_from_json(_swap(step["op"], ROOT_PLACEHOLDER, root.rstrip("/")))
+            problems = _field_problems(op, kind)
+        except KeyError as err:
+            raise CorpusError(f"{path}: step {number}: {kind}: the field {err} is missing") from err
+        except (TypeError, AttributeError) as err:
+            raise CorpusError(f"{path}: step {number}: {kind}: a malformed field: {err}") from err
+        except ValueError as err:
             raise CorpusError(f"{path}: step {number}: {err}") from err
+        except RecursionError:
+            raise CorpusError(f"{path}: step {number}: nested too deeply") from None
+        if problems:
+            raise CorpusError(f"{path}: step {number}: {problems[0]}")
+        ops.append(op)
     return Trace(
         steps=tuple(ops),
         profile=data.get("profile"),
         adapter=data.get("adapter"),
         expected=tuple(step.get("expected", {}) for step in steps),
     )
+
+
+def _field_problems(value: object, where: str) -> list[str]:
+    """What in an operation (an attrs value, checked field by field) is not of its declared type."""
+    if not attrs.has(type(value)):
+        return []
+    problems = []
+    cls: Any = type(value)
+    hints = typing.get_type_hints(cls)
+    for field in attrs.fields(cls):
+        item = getattr(value, field.name)
+        label = f"{where}: field {field.name!r}"
+        if not _is(item, hints.get(field.name, object)):
+            problems.append(f"{label} is {item!r}, not {_name(hints[field.name])}")
+        elif isinstance(item, str) and "\0" in item:
+            problems.append(f"{label} contains a NUL byte, which no path or XML can hold")
+        else:
+            for inner in item if isinstance(item, tuple) else (item,):
+                problems += _field_problems(inner, label)
+    return problems
+
+
+def _is(value: object, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_is(value, arg) for arg in typing.get_args(hint))
+    if origin is tuple:
+        element = typing.get_args(hint)[0]
+        return isinstance(value, tuple) and all(_is(v, element) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return isinstance(value, hint)
+    if hint in (str, bool, float) or (isinstance(hint, type) and attrs.has(hint)):
+        return isinstance(value, hint)
+    return True  # a type the trace format never carries: nothing to check
+
+
+def _name(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint))
 
 
 def trace_document(ops: list[Op], profile: str, root: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Broken drivers that lose guest memory, each with one bug the explorer must catch.
 
-Each is a :class:`~snaporacle.fakes.driver.ReferenceDriver` subclass plus a
+Each is a :class:`~snaporacle.reference.driver.ReferenceDriver` subclass plus a
 :class:`~snaporacle.adapters.fake.FakeAdapter` over it (usable as ``--adapter
 tests.mutants_memory:ColdBootRevertAdapter``). Their disks, tree and states stay right: only the
 guest RAM comparison can catch them.
@@ -11,20 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from snaporacle.adapters.fake import FakeAdapter
-from snaporacle.fakes.driver import ReferenceDriver
 from snaporacle.fakes.images import MemoryState, Snapshot
 from snaporacle.fakes.monitor import FakeMonitor
 from snaporacle.model.modes import MemoryMode, Outcome, SnapshotState
 from snaporacle.model.ops import Result
+from snaporacle.model.plan import RevertPlan, TakePlan
+from snaporacle.reference.driver import ReferenceDriver
 
 
 class ColdBootRevert(ReferenceDriver):
     """Reverts a full system checkpoint, then boots the domain afresh: disks right, RAM zeroed."""
 
-    def _revert(self, record: Any, op: Any) -> Result:
-        result = super()._revert(record, op)
-        snapshot = record.snapshots.get(op.name)
-        if result.outcome is Outcome.ACCEPTED and snapshot.memory is not MemoryMode.NO:
+    def _revert(self, plan: RevertPlan) -> Result:
+        result = super()._revert(plan)
+        record = self.domains[plan.domain]
+        if result.outcome is Outcome.ACCEPTED and plan.snapshot.memory is not MemoryMode.NO:
             if record.monitor is not None:
                 paused = self.state(record).value == "paused"
                 self._stop_process(record)
@@ -41,11 +42,10 @@ class StaleMemoryFile(ReferenceDriver):
         assert isinstance(record.monitor, FakeMonitor)
         self.__dict__.setdefault("stale_ram", {})[record.spec.name] = dict(record.monitor.ram)
 
-    def _take_online(self, record: Any, plan: Any, name: str, memory_file: str | None,
-                     memory: MemoryMode, flags: Any) -> None:
-        super()._take_online(record, plan, name, memory_file, memory, flags)
-        if memory_file is not None:
-            state = self.images.table[memory_file]  # type: ignore[attr-defined]
+    def _take_online(self, record: Any, plan: TakePlan, undo: Any) -> None:
+        super()._take_online(record, plan, undo)
+        if plan.memory_file is not None:
+            state = self.images.table[plan.memory_file]  # type: ignore[attr-defined]
             assert isinstance(state, MemoryState)
             state.ram = dict(self.__dict__.get("stale_ram", {}).get(record.spec.name, {}))
 
@@ -55,10 +55,11 @@ class PausedFromWrongSnapshot(ReferenceDriver):
     taken before it (an off-by-one in its list of saved states); with none before it, the RAM
     stays as it was before the revert."""
 
-    def _revert(self, record: Any, op: Any) -> Result:
+    def _revert(self, plan: RevertPlan) -> Result:
+        record = self.domains[plan.domain]
         before = dict(record.monitor.ram) if isinstance(record.monitor, FakeMonitor) else {}
-        result = super()._revert(record, op)
-        snapshot = record.snapshots.get(op.name)
+        result = super()._revert(plan)
+        snapshot = plan.snapshot
         if (
             result.outcome is Outcome.ACCEPTED
             and snapshot.state is SnapshotState.PAUSED

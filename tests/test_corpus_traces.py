@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from snaporacle.adapters.fake import FakeAdapter
+from snaporacle.corpus_replay import replay_file
 from snaporacle.profiles import load_profile
-from snaporacle.replay import replay_file
 
 TRACES = sorted((Path(__file__).resolve().parents[1] / "corpus" / "traces").glob("*.json"))
 

@@ -9,13 +9,13 @@ import pytest
 
 from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.cli import main
+from snaporacle.corpus_replay import replay_file
 from snaporacle.explorer import explore
-from snaporacle.fakes.driver import ReferenceDriver
 from snaporacle.fakes.faults import FaultPlan
 from snaporacle.model.modes import DiskMode
 from snaporacle.model.profile import ALL_CELLS
 from snaporacle.profiles import load_profile
-from snaporacle.replay import replay_file
+from snaporacle.reference.driver import ReferenceDriver
 from snaporacle.traces import save_divergence
 
 PROFILE = load_profile("libvirt-current")
@@ -34,8 +34,9 @@ class NoReparent(ReferenceDriver):
 class RecordsInternal(ReferenceDriver):
     """Does external disk snapshots but records them as internal."""
 
-    def _create(self, record, op):  # type: ignore[no-untyped-def]
-        result = super()._create(record, op)
+    def _take(self, plan):  # type: ignore[no-untyped-def]
+        result = super()._take(plan)
+        record = self.domains[plan.domain]
         name = result.value
         if isinstance(name, str) and name in record.snapshots:
             snap = record.snapshots[name]
@@ -52,11 +53,11 @@ class RecordsInternal(ReferenceDriver):
 class SwitchesBeforeTransaction(ReferenceDriver):
     """Points the disks at their overlays before the transaction: a failed one loses the disk."""
 
-    def _take_online(self, record, plan, name, memory_file, memory, flags):  # type: ignore[no-untyped-def]
-        for disk in plan:
+    def _take_online(self, record, plan, undo):  # type: ignore[no-untyped-def]
+        for disk in plan.disks:
             if disk.mode is DiskMode.EXTERNAL and disk.overlay is not None:
                 record.active[disk.target] = disk.overlay
-        super()._take_online(record, plan, name, memory_file, memory, flags)
+        super()._take_online(record, plan, undo)
 
 
 def test_reference_driver_agrees_with_the_model_and_covers_every_cell() -> None:

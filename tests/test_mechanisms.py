@@ -7,13 +7,13 @@ import pytest
 
 from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.errors import ComponentMissing
-from snaporacle.fakes.driver import mechanisms_of
 from snaporacle.model.decide import decide
 from snaporacle.model.modes import DomainColumn, DomainState, Outcome
 from snaporacle.model.ops import CreateSnapshot, DefineDomain, StartDomain
 from snaporacle.model.profile import ALL_CELLS, Accepted, Cell
 from snaporacle.model.snapshot_xml import parse_snapshot
 from snaporacle.profiles import load_profile
+from snaporacle.reference.driver import mechanisms_of
 from snaporacle.requests import cell_request, domain_spec
 
 PROFILES = ("libvirt-current", "plan-1.0.1")

@@ -9,6 +9,7 @@ import attrs
 import pytest
 
 from snaporacle.adapters.fake import FakeAdapter
+from snaporacle.corpus_replay import replay_file
 from snaporacle.explorer import explore
 from snaporacle.lockstep import Lockstep
 from snaporacle.model.memory import blocks_to_read, memory_view
@@ -23,7 +24,6 @@ from snaporacle.model.ops import (
     op_to_json,
 )
 from snaporacle.profiles import load_profile
-from snaporacle.replay import replay_file
 from snaporacle.requests import domain_spec
 from snaporacle.traces import save_divergence
 

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
 import pytest
 
 from snaporacle.errors import ProfileError
@@ -38,6 +39,13 @@ def test_shipped_profile_loads_with_every_cell_once(name: str) -> None:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_format_then_parse_gives_the_same_profile(name: str) -> None:
     profile = load_profile(name)
+    assert parse_profile(format_profile(profile), "round-trip") == profile
+
+
+@pytest.mark.parametrize("text", ["carriage\rreturn", "tab\tand \"quotes\"", "nul-free \x7f \u2028 é"])
+def test_any_description_survives_the_round_trip(text: str) -> None:
+    profile = attrs.evolve(load_profile("libvirt-current"), description=text,
+                           provenance=(("note", text),))
     assert parse_profile(format_profile(profile), "round-trip") == profile
 
 

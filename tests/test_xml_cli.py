@@ -104,7 +104,8 @@ def test_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(["xml", "format", "--help"])
     assert exited.value.code == 0
-    assert "snaporacle xml format snap.xml --state running" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "snaporacle xml format corpus/xml/in/memory-external.xml --state running" in out
 
 
 def test_bad_state_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

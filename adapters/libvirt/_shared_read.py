@@ -8,7 +8,7 @@ files with ``qemu-io -U`` after the adapter has made QEMU flush its cached qcow2
 
 from __future__ import annotations
 
-from ...backend import BLOCK_SIZE, DISK_BLOCKS
+from ...reference.backend import BLOCK_SIZE, DISK_BLOCKS
 from ..qemu.images import parse_dump
 from ..qemu.process import binary, run
 

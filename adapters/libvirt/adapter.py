@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ...backend import BLOCK_SIZE, DISK_BLOCKS
 from ...errors import AdapterError, BackendError
 from ...model.codes import outcome_for_code
 from ...model.memory import blocks_to_read, write_problem
@@ -57,6 +55,8 @@ from ...model.ops import (
     WriteMemory,
 )
 from ...profiles import profile_names
+from ...reference.backend import BLOCK_SIZE, DISK_BLOCKS
+from ...workdirs import make_workdir, remove_workdir
 from ..protocol import Capabilities
 from ..qemu.images import QemuImageTool
 from . import guest_memory
@@ -114,13 +114,15 @@ class LibvirtAdapter:
         self._libvirt = libvirt_module()
         self.uri = uri
         self._own_workdir = workdir is None
-        base = workdir if workdir is not None else tempfile.mkdtemp(prefix="snaporacle-libvirt-")
+        base = workdir if workdir is not None else make_workdir("libvirt")
         self.root = str(Path(base).resolve())
         Path(self.root, _PRIVATE).mkdir(parents=True, exist_ok=True)
         self._embed = embed_root(uri)
         if self._embed is not None:
             with _embed_lock:
                 if self._embed in _embed_users:
+                    if self._own_workdir:
+                        remove_workdir(self.root)
                     raise AdapterError(
                         f"another LibvirtAdapter already uses the embedded driver at {self._embed}:"
                         " close it first (libvirt allows one qemu:///embed root per process)"
@@ -132,6 +134,8 @@ class LibvirtAdapter:
             self._connect()
         except BaseException:
             self._release_embed()
+            if self._own_workdir:
+                remove_workdir(self.root)
             raise
         self._driver: str = self._connection().getType()
         self._images = self._driver == "QEMU"
@@ -436,7 +440,7 @@ class LibvirtAdapter:
             self._conn = None
             self._release_embed()
             if self._own_workdir:
-                shutil.rmtree(self.root, ignore_errors=True)
+                remove_workdir(self.root)
             else:
                 self._clear_root()
                 shutil.rmtree(Path(self.root, _PRIVATE), ignore_errors=True)

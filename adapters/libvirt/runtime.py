@@ -27,7 +27,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import tempfile
 import threading
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ...errors import AdapterError, ComponentMissing
+from ...workdirs import make_workdir, remove_workdir
 from .guest_memory import add_memory_backing_dir
 
 QEMU_CONF = """\
@@ -169,7 +169,7 @@ def _copy_xml(source: Path, target: Path) -> None:
 
 def _drop_root(root: Path) -> None:
     _copy_xml(root / "cache" / "qemu" / "capabilities", _capabilities_cache())
-    shutil.rmtree(root, ignore_errors=True)
+    remove_workdir(str(root))
 
 
 @functools.cache
@@ -180,7 +180,7 @@ def shared_embed_root() -> Path:
     (libvirt re-probes when QEMU or libvirt changed) are kept between processes in the user's
     cache directory (``$XDG_CACHE_HOME/snaporacle/qemu-capabilities``).
     """
-    root = Path(tempfile.mkdtemp(prefix="snaporacle-embed-"))
+    root = Path(make_workdir("embed"))  # swept by a later run if this process is killed
     _copy_xml(_capabilities_cache(), root / "cache" / "qemu" / "capabilities")
     atexit.register(_drop_root, root)
     return root

@@ -2,27 +2,26 @@
 
 The same driver as the embedded ``fake`` adapter, on the real backends of this package, so the
 explorer checks the driver's promises (and the fakes' fidelity) against real images and real
-QEMU processes. Everything is observable. Files live under ``workdir`` (a fresh temporary
-directory, removed on close, when none is given).
+QEMU processes. Everything is observable. Files live under ``workdir`` (when none is given, a
+fresh temporary directory, removed on close, or by the next run if this process is killed).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 
 from ...errors import AdapterError
-from ...fakes.driver import ReferenceDriver
-from ...model.observation import Observation
-from ...model.ops import Op, Result
 from ...profiles import load_profile
+from ...reference.driver import ReferenceDriver
+from ...workdirs import make_workdir, remove_workdir
+from ..driven import DrivenAdapter
 from ..protocol import Capabilities
 from .images import QemuImageTool
 from .monitor import QemuLauncher
 
 
-class QemuAdapter:
+class QemuAdapter(DrivenAdapter):
     """The reference driver over real QEMU tools, in one work directory."""
 
     name = "qemu"
@@ -40,7 +39,7 @@ class QemuAdapter:
         self._profile = load_profile(profile)
         QemuImageTool("/"), QemuLauncher("/")  # fail early, naming the package to install
         self._own = workdir is None
-        self.root = os.path.realpath(workdir or tempfile.mkdtemp(prefix="snaporacle-qemu-"))
+        self.root = os.path.realpath(workdir or make_workdir("qemu"))
         os.makedirs(self.root, exist_ok=True)
         self.driver = self._new_driver()
 
@@ -48,31 +47,23 @@ class QemuAdapter:
         self._launcher = QemuLauncher(self.root)
         return ReferenceDriver(QemuImageTool(self.root), self._launcher, self._profile)
 
-    def apply(self, op: Op) -> Result:
-        """Carry out one operation on the reference driver."""
-        return self.driver.apply(op)
-
-    def observe(self) -> Observation:
-        """The reference driver's view of the real images and processes."""
-        return self.driver.observe()
-
-    def _stop(self) -> None:
+    def _release(self) -> None:
         self.driver.close()
         self._launcher.close()
 
-    def reset(self) -> None:
-        """Stop every QEMU, empty the work directory, start over with a fresh driver."""
-        self._stop()
+    def _clear(self) -> None:
+        """Empty the work directory."""
         for entry in os.listdir(self.root):
             path = os.path.join(self.root, entry)
             if os.path.isdir(path) and not os.path.islink(path):
                 shutil.rmtree(path)
             else:
                 os.remove(path)
-        self.driver = self._new_driver()
 
     def close(self) -> None:
         """Stop every QEMU; remove the work directory if the adapter made it."""
-        self._stop()
+        if self._closed:
+            return
+        super().close()
         if self._own:
-            shutil.rmtree(self.root, ignore_errors=True)
+            remove_workdir(self.root)

@@ -3,7 +3,8 @@
 Read-only queries (``info_chain``, ``snapshot_list``) use ``-U`` so they work on images a running
 QEMU holds; everything else takes qemu's locks and fails on a held image, as qemu-img does.
 ``read`` asks qemu-img for the size, then runs one ``qemu-io -r`` with a ``read -v OFF 1`` command
-per block and parses the dump.
+per block and parses the dump. A backing chain that loops is refused (by ``qemu-img info
+--backing-chain``) before ``qemu-io`` could hang on it; any other hang ends in a StepTimeout.
 QEMU's own run files live in ``root/.qemu``, which ``files`` leaves out.
 """
 
@@ -13,9 +14,9 @@ import json
 import os
 import re
 
-from ...backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo
 from ...errors import BackendError
-from ...sandbox import inside
+from ...reference.backend import BLOCK_SIZE, DISK_SIZE, Call, ImageInfo, check_tag
+from ...reference.sandbox import inside
 from .process import binary, run
 
 RUN_DIR = ".qemu"
@@ -63,18 +64,21 @@ class QemuImageTool:
     def snapshot_create(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -c tag path``."""
         self._start("snapshot_create", path, tag)
+        check_tag("snapshot_create", tag)
         run("snapshot_create", [self._img, "snapshot", "-c", tag,
                                 self._path("snapshot_create", path)])
 
     def snapshot_apply(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -a tag path``."""
         self._start("snapshot_apply", path, tag)
+        check_tag("snapshot_apply", tag)
         run("snapshot_apply", [self._img, "snapshot", "-a", tag,
                                self._path("snapshot_apply", path)])
 
     def snapshot_delete(self, path: str, tag: str) -> None:
         """``qemu-img snapshot -d tag path``."""
         self._start("snapshot_delete", path, tag)
+        check_tag("snapshot_delete", tag)
         run("snapshot_delete", [self._img, "snapshot", "-d", tag,
                                 self._path("snapshot_delete", path)])
 
@@ -123,7 +127,8 @@ class QemuImageTool:
         """The first byte of every block through the chain: one ``qemu-io -r``, one read each."""
         self._start("read", path, fmt)
         path = self._path("read", path)
-        size = int(str(self._info("read", path, chain=False)[0]["virtual-size"]))
+        # the whole chain: qemu-img refuses a chain that loops, where qemu-io would hang
+        size = int(str(self._info("read", path, chain=True)[0]["virtual-size"]))
         argv = [self._io, "-r", "-f", fmt]
         for block in range(size // BLOCK_SIZE):
             argv += ["-c", f"read -v {block * BLOCK_SIZE} 1"]

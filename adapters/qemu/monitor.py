@@ -14,7 +14,12 @@ Known behaviours of QEMU 7.2 this module handles:
   savevm/loadvm/delvm fail there, and a guest write would make QEMU abort, so it is refused.
 - A failed ``loadvm`` leaves the VM in ``restore-vm``, where a later migrate aborts QEMU; the
   monitor resumes it at once (``cont``, then ``stop`` if it was not running) before reporting.
-- A QEMU that dies mid-operation gives a BackendError naming the verb and QEMU's last stderr.
+- A QEMU killed under the driver (by a signal: killed, out of memory, crashed), or whose QMP
+  channel breaks, gives an EnvironmentFailure naming the verb, how QEMU ended and its last stderr:
+  a fault of the machine, not of the driver. A QEMU that exits by itself with an error (a bad
+  migration stream) gives a BackendError. A QMP command with no answer within the launcher's
+  ``qmp_timeout``, or a migration or block job that does not finish, gives a StepTimeout.
+- Tags longer than 255 bytes are refused before QEMU sees them (QEMU would cut them silently).
 
 Guest RAM is a shared file, ``-object memory-backend-file,...,mem-path=root/.qemu/NAME.ram,
 share=on``: a host write into the file is what the guest sees, and savevm/loadvm and migrate
@@ -25,6 +30,7 @@ each start, so that a cold start gets zeroed RAM.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shlex
@@ -36,8 +42,7 @@ from typing import Any
 
 from qemu.qmp import ExecuteError, QMPError
 
-from ...backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction
-from ...errors import BackendError
+from ...errors import BackendError, EnvironmentFailure, SnaporacleError, StepTimeout
 from ...model.memory import (
     MEMORY_BLOCK_SIZE,
     MEMORY_MIB,
@@ -45,9 +50,10 @@ from ...model.memory import (
     memory_address,
     write_problem,
 )
-from ...sandbox import inside
+from ...reference.backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction, check_tag
+from ...reference.sandbox import inside
 from .images import RUN_DIR, parse_dump
-from .process import Qmp, binary, start, stop
+from .process import QMP_TIMEOUT, Qmp, binary, exit_text, start, stop
 
 POLL = 0.01
 MIGRATE_TIMEOUT = 60.0
@@ -76,32 +82,45 @@ class QemuMonitor:
         self._err = err
         self._out_pos = 0
         self._serial = 0
+        self._quit = False
         self._root = os.path.dirname(os.path.dirname(out))
 
     # -- plumbing -----------------------------------------------------------------------------
 
-    def _died(self, verb: str, err: BaseException | None = None) -> BackendError:
-        code = self.proc.poll()
-        if code is None and err is not None:
-            return BackendError(f"{verb}: QMP failed on domain {self.name}: {err}")
+    def _died(self, verb: str, command: str, err: BaseException | None = None) -> SnaporacleError:
+        """The error for a QEMU that no longer answers: quit, hung, or dead under us."""
+        if self._quit:
+            return BackendError(f"{verb}: domain {self.name} is not running (its QEMU was quit)")
+        if isinstance(err, TimeoutError):
+            return StepTimeout(
+                f"{verb}: QEMU of domain {self.name} gave no answer to QMP {command} within "
+                f"{self._qmp.timeout:g} s; it is hung (it will be killed at reset)"
+            )
+        try:  # the channel closes as QEMU dies, a moment before the process can be reaped
+            self.proc.wait(1.0)
+        except subprocess.TimeoutExpired:
+            return EnvironmentFailure(
+                f"{verb}: the QMP channel of domain {self.name} broke while QEMU runs on: {err}"
+            )
         stop(self.proc, grace=2.0)
         tail = _tail(self._err)
-        return BackendError(
-            f"{verb}: QEMU of domain {self.name} died (exit status {self.proc.returncode})"
+        # QEMU that exits by itself has refused what it was given (a bad migration stream...);
+        # one killed by a signal was killed, ran out of memory or crashed
+        kind = EnvironmentFailure if self.proc.returncode < 0 else BackendError
+        return kind(
+            f"{verb}: QEMU of domain {self.name} died ({exit_text(self.proc.returncode)})"
             + (f": {tail}" if tail else "")
         )
 
     def _execute(self, verb: str, command: str, arguments: dict[str, object] | None = None) -> Any:
         if self.proc.poll() is not None:
-            raise self._died(verb)
+            raise self._died(verb, command)
         try:
             return self._qmp.execute(command, arguments)
         except ExecuteError as err:
             raise BackendError(f"{verb}: {err} (QMP {command})") from err
-        except QMPError as err:
-            raise self._died(verb, err) from err
-        except (OSError, EOFError, TimeoutError) as err:
-            raise self._died(verb, err) from err
+        except (QMPError, OSError, EOFError, TimeoutError) as err:
+            raise self._died(verb, command, err) from err
 
     def _hmp(self, verb: str, line: str) -> str:
         reply = str(self._execute(verb, "human-monitor-command", {"command-line": line}))
@@ -154,11 +173,13 @@ class QemuMonitor:
     def savevm(self, tag: str) -> None:
         """HMP ``savevm``."""
         self._start("savevm", tag)
+        check_tag("savevm", tag)
         self._hmp("savevm", f"savevm {_hmp_string(tag)}")
 
     def loadvm(self, tag: str) -> None:
         """HMP ``loadvm``; on failure the VM gets back its run state before the error is raised."""
         self._start("loadvm", tag)
+        check_tag("loadvm", tag)
         was = self._status("loadvm")
         try:
             self._hmp("loadvm", f"loadvm {_hmp_string(tag)}")
@@ -172,6 +193,7 @@ class QemuMonitor:
     def delvm(self, tag: str) -> None:
         """HMP ``delvm``."""
         self._start("delvm", tag)
+        check_tag("delvm", tag)
         self._hmp("delvm", f"delvm {_hmp_string(tag)}")
 
     def migrate_to_file(self, path: str) -> None:
@@ -191,7 +213,10 @@ class QemuMonitor:
                     f"{info.get('error-desc', 'no reason given')}; check the directory exists"
                 )
             if time.monotonic() > deadline:
-                raise BackendError(f"migrate_to_file: migration to {path} did not finish")
+                raise StepTimeout(
+                    f"migrate_to_file: migration of domain {self.name} to {path} did not finish "
+                    f"within {MIGRATE_TIMEOUT:g} s"
+                )
             time.sleep(POLL)
 
     def transaction(self, actions: Sequence[SnapshotAction]) -> None:
@@ -239,7 +264,10 @@ class QemuMonitor:
             elif status is None:
                 raise BackendError(f"commit: block-commit job of disk {target} vanished")
             if time.monotonic() > deadline:
-                raise BackendError(f"commit: block-commit of disk {target} did not finish")
+                raise StepTimeout(
+                    f"commit: block-commit of disk {target} did not finish within "
+                    f"{MIGRATE_TIMEOUT:g} s"
+                )
             time.sleep(POLL)
         self._nodes[target] = base
 
@@ -305,7 +333,7 @@ class QemuMonitor:
         if problem is not None:
             raise BackendError(f"write_memory: {problem}")
         if self.proc.poll() is not None:
-            raise self._died("write_memory")
+            raise self._died("write_memory", "pwrite")
         fd = os.open(self.ram, os.O_RDWR)
         try:
             os.pwrite(fd, bytes([pattern]) * MEMORY_BLOCK_SIZE, memory_address(block))
@@ -316,7 +344,7 @@ class QemuMonitor:
         """The pattern of each of ``blocks`` of guest RAM, read from the shared RAM file."""
         self._start("read_memory", *map(str, blocks))
         if self.proc.poll() is not None:
-            raise self._died("read_memory")
+            raise self._died("read_memory", "pread")
         fd = os.open(self.ram, os.O_RDONLY)
         try:
             return {
@@ -329,10 +357,11 @@ class QemuMonitor:
     def quit(self) -> None:
         """``quit`` and wait for the process; kill it if it lingers. Quitting twice is harmless."""
         self.calls.append(Call("quit"))
+        self._quit = True
         if self.proc.poll() is None:
             try:
                 self._qmp.execute("quit")
-            except (QMPError, OSError, EOFError, TimeoutError):
+            except Exception:  # a hung or broken QEMU: nothing left to ask it
                 self.proc.kill()
         self._qmp.close()
         stop(self.proc)
@@ -352,11 +381,12 @@ def _tail(path: str) -> str:
 class QemuLauncher:
     """Starts one ``qemu-system-x86_64`` per domain, with files under ``root``."""
 
-    def __init__(self, root: str, memory_mib: int = MEMORY_MIB) -> None:
+    def __init__(self, root: str, memory_mib: int = MEMORY_MIB, qmp_timeout: float = QMP_TIMEOUT) -> None:
         self.root = os.path.normpath(root)
         self.calls: list[Call] = []
         self.monitors: list[QemuMonitor] = []
         self._memory = memory_mib
+        self._qmp_timeout = qmp_timeout
         self._qemu = binary("qemu-system-x86_64")
         self._stdbuf = binary("stdbuf")
 
@@ -415,10 +445,19 @@ class QemuLauncher:
         nodes: dict[str, str], out: str, err: str, ram: str,
     ) -> QemuMonitor:
         try:
-            qmp = Qmp(sock, name)
+            qmp = Qmp(sock, name, self._qmp_timeout)
         except (QMPError, OSError, EOFError, TimeoutError) as error:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(1.0)  # QEMU that refuses its arguments exits at once
+            code = proc.returncode  # None: running but not answering
             proc.kill()
             stop(proc)
+            if code is None or code < 0:
+                how = "not answering" if code is None else exit_text(code)
+                raise EnvironmentFailure(
+                    f"launch: QEMU for domain {name} was {how} as it started"
+                    + (f": {_tail(err)}" if _tail(err) else "")
+                ) from error
             raise BackendError(
                 f"launch: QEMU for domain {name} did not start: {_tail(err) or error}"
             ) from error

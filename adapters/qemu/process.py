@@ -1,8 +1,16 @@
 """Running the QEMU tools: finding binaries, one-shot commands, and QMP over a private event loop.
 
 ``qemu.qmp`` is asyncio; each monitor's client has a private event loop, run for the length of
-each call, so the backends stay synchronous. Every QEMU
-process started is registered here and killed at interpreter exit if nobody stopped it.
+each call, so the backends stay synchronous.
+
+No QEMU outlives snaporacle: every process started is registered here and killed at interpreter
+exit if nobody stopped it, and on Linux it also gets ``PR_SET_PDEATHSIG`` = SIGKILL (through
+``setpriv``), so the kernel kills it when snaporacle dies, even of SIGKILL.
+
+No step waits for ever: a one-shot tool gets :data:`RUN_TIMEOUT` seconds and a QMP command
+:data:`QMP_TIMEOUT`; past that the step fails with :class:`~snaporacle.errors.StepTimeout`
+naming it. A tool killed by a signal is an :class:`~snaporacle.errors.EnvironmentFailure`, not a
+backend error.
 """
 
 from __future__ import annotations
@@ -10,17 +18,26 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import functools
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
 from qemu.qmp import QMPClient
 
-from ...errors import BackendError, ComponentMissing
+from ...errors import BackendError, ComponentMissing, EnvironmentFailure, StepTimeout
 
 T = TypeVar("T")
+
+#: Seconds a one-shot tool (qemu-img, qemu-io) may run.
+RUN_TIMEOUT = 120.0
+#: Seconds a QMP command may take to answer.
+QMP_TIMEOUT = 30.0
 
 PACKAGES = {
     "qemu-img": "qemu-utils",
@@ -43,23 +60,62 @@ def binary(name: str) -> str:
     return path
 
 
-def run(verb: str, argv: Sequence[str]) -> str:
-    """Run a one-shot tool; its stdout, or BackendError with the tool's own message."""
-    done = subprocess.run(list(argv), capture_output=True, text=True, check=False,
-                          stdin=subprocess.DEVNULL)
+def exit_text(code: int) -> str:
+    """``exit status 1`` or ``killed by SIGKILL``, for a process's return code."""
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit status {code}"
+
+
+def run(verb: str, argv: Sequence[str], timeout: float | None = None) -> str:
+    """Run a one-shot tool; its stdout, or BackendError with the tool's own message.
+
+    A tool that outlives ``timeout`` (default :data:`RUN_TIMEOUT`) is killed: StepTimeout. A
+    tool killed by a signal (out of memory, a user's kill) is an EnvironmentFailure.
+    """
+    limit = RUN_TIMEOUT if timeout is None else timeout
+    try:
+        done = subprocess.run(list(argv), capture_output=True, text=True, check=False,
+                              stdin=subprocess.DEVNULL, timeout=limit)
+    except subprocess.TimeoutExpired as err:
+        raise StepTimeout(
+            f"{verb}: {os.path.basename(argv[0])} gave no answer within {limit:g} s and was "
+            "killed; is the machine overloaded or the image on a hung file system?"
+        ) from err
+    except ValueError as err:  # an argument with a NUL byte: nothing ran
+        raise BackendError(f"{verb}: {err}") from err
+    message = (done.stderr.strip() or done.stdout.strip()).replace("\n", " ")
+    if done.returncode < 0:
+        raise EnvironmentFailure(
+            f"{verb}: {os.path.basename(argv[0])} was {exit_text(done.returncode)}"
+            + (f": {message[-300:]}" if message else "")
+        )
     if done.returncode != 0:
-        message = (done.stderr.strip() or done.stdout.strip()).replace("\n", " ")
         raise BackendError(f"{verb}: {message}")
     return done.stdout
+
+
+@functools.cache
+def _die_with_parent() -> tuple[str, ...]:
+    """The command prefix that has the kernel SIGKILL a child when snaporacle dies.
+
+    ``setpriv --pdeathsig KILL`` (util-linux) sets ``PR_SET_PDEATHSIG``, which lasts across the
+    ``exec`` of QEMU; done by a program rather than a Python ``preexec_fn``, which may deadlock
+    in a child forked from a process with threads (libvirt's event loop). Empty where it is
+    missing: QEMU is then stopped at exit only.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return (setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()
 
 
 def start(
     argv: Sequence[str], pass_fds: Sequence[int], out: str, err: str,
 ) -> subprocess.Popen[bytes]:
-    """Start a long-running process, registered for cleanup at exit."""
+    """Start a long-running process, registered for cleanup at exit, killed if we die."""
     with open(out, "wb") as stdout, open(err, "wb") as stderr:
-        proc = subprocess.Popen(list(argv), pass_fds=tuple(pass_fds), stdin=subprocess.DEVNULL,
-                                stdout=stdout, stderr=stderr)
+        proc = subprocess.Popen([*_die_with_parent(), *argv], pass_fds=tuple(pass_fds),
+                                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr)
     _live.add(proc)
     return proc
 
@@ -89,8 +145,9 @@ class Qmp:
     another thread runs Python code during pytest's assertion rewriting).
     """
 
-    def __init__(self, sock: socket.socket, name: str, timeout: float = 30.0) -> None:
-        self._timeout = timeout
+    def __init__(self, sock: socket.socket, name: str, timeout: float = QMP_TIMEOUT) -> None:
+        self.timeout = timeout
+        self.broken = False
         self._loop = asyncio.new_event_loop()
         try:
             self._client = self._wait(self._open(sock, name))
@@ -99,7 +156,17 @@ class Qmp:
             raise
 
     def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
-        return self._loop.run_until_complete(asyncio.wait_for(coro, self._timeout))
+        """Run ``coro`` on the private loop; a connection cut short by a timeout or an interrupt
+        is ``broken`` from then on (its replies may arrive out of turn)."""
+        try:
+            return self._loop.run_until_complete(asyncio.wait_for(coro, self.timeout))
+        except TimeoutError:
+            self.broken = True
+            raise
+        except BaseException as err:
+            if not isinstance(err, Exception):
+                self.broken = True
+            raise
 
     @staticmethod
     async def _open(sock: socket.socket, name: str) -> QMPClient:
@@ -109,6 +176,8 @@ class Qmp:
 
     def execute(self, command: str, arguments: dict[str, object] | None = None) -> Any:
         """Run one QMP command and return its result; QMP and transport errors propagate."""
+        if self.broken:
+            raise EOFError("the QMP connection was cut short by an earlier timeout or interrupt")
         return self._wait(self._client.execute(command, arguments))
 
     def close(self) -> None:
@@ -116,8 +185,9 @@ class Qmp:
         # The peer may be dead already: there is nothing to report then.
         if self._loop.is_closed():
             return
-        with contextlib.suppress(Exception):
-            self._wait(self._client.disconnect())
+        if not self.broken:
+            with contextlib.suppress(Exception):
+                self._wait(self._client.disconnect())
         self._shutdown()
 
     def _shutdown(self) -> None:

@@ -4,23 +4,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
-from ..adapters.registry import load_adapter
+from .. import interrupts
+from ..adapters.fake import FakeAdapter
+from ..adapters.protocol import Adapter
+from ..adapters.registry import adapter_class, load_adapter
+from ..arguments import output_dir, output_file, positive_int
+from ..errors import AdapterError
 from ..explorer import explore
+from ..fakes.faults import parse_fault_plan
+from ..junit import explore_cases, write_text
 from ..model.profile import parse_cell_key
 from ..profiles import load_profile
-from ..reporting import ConsoleReporter
+from ..reporting import ConsoleReporter, summary_svg
+from ..summary import explore_markdown
 from ..traces import save_divergence
+from .ci import add_ci_options, check_ci_paths, write_ci_files
 
 EXAMPLE = """examples:
-  snaporacle explore --adapter fake --profile libvirt-current --examples 200 --steps 40 \\
+  snaporacle explore --adapter fake --profile libvirt-current --examples 20 --steps 10 \\
       --seed 1 --report-json report.json
-  snaporacle explore --adapter libvirt --uri test:///default --profile libvirt-9.0-test
+  snaporacle explore --examples 10 --steps 10 --junit-xml explore.xml --summary-markdown summary.md
+  snaporacle explore --examples 10 --steps 10 --seed 2 --summary-svg explore.svg
+  snaporacle explore --faults random:0.05 --examples 10 --steps 10 --seed 3
+
+On real libvirt: --adapter libvirt --uri test:///default, or --uri qemu:///embed with
+--profile libvirt-9.0-qemu-embed. Exit status 1 on a divergence; its minimal trace is saved
+under --save-traces and shown with the expected and actual result of every step.
 """
 
 #: Where divergences are saved unless --save-traces says otherwise.
-DEFAULT_TRACES = Path("corpus") / "traces"
+DEFAULT_TRACES = str(Path("corpus") / "traces")
+
+#: Exit status when a process under the adapter died or hung (not a finding; 1 is a divergence).
+ENVIRONMENT_FAILED = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -29,46 +48,100 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--adapter", default="fake", help="registered name or pkg.module:Class")
     parser.add_argument("--uri", help="driver URI for adapters that take one")
     parser.add_argument("--profile", help="profile name or path (default: the adapter's own)")
-    parser.add_argument("--examples", type=int, default=200, help="Hypothesis examples")
-    parser.add_argument("--steps", type=int, default=40, help="steps per example")
+    parser.add_argument("--examples", type=positive_int, default=200, help="Hypothesis examples")
+    parser.add_argument("--steps", type=positive_int, default=40, help="steps per example")
     parser.add_argument("--seed", type=int, help="seed for a reproducible run")
-    parser.add_argument("--report-json", type=Path, help="write the run's report here")
-    parser.add_argument("--save-traces", type=Path, default=DEFAULT_TRACES,
+    parser.add_argument("--report-json", type=output_file, help="write the run's report here")
+    parser.add_argument("--save-traces", type=output_dir, default=DEFAULT_TRACES,
                         help="folder for divergence traces (default corpus/traces)")
     parser.add_argument("--exclude-cell", action="append", default=[], metavar="CELL",
                         help="a cell not to draw, as offline/memory=omit/disk=internal/disk-only"
                              " (repeatable; for looking past a known bug)")
     parser.add_argument("--no-sweep", action="store_true",
                         help="do not run the cells the random runs missed")
+    parser.add_argument(
+        "--faults", metavar="PLAN", type=_fault_spec,
+        help="inject backend faults (fake adapter): random:RATE, then optional before|after and "
+        "verbs, comma-separated, e.g. random:0.05 or random:0.2,after,transaction; seeded by "
+        "--seed; a failed step is checked against the driver's promise on failure",
+    )
+    add_ci_options(parser)
+    parser.add_argument("--summary-svg", type=Path, metavar="PATH",
+                        help="save the final tables as an SVG picture (default: none)")
     parser.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the exploration; exit status 1 when a divergence is found."""
-    exclude = frozenset(parse_cell_key(key) for key in args.exclude_cell)
-    adapter = load_adapter(args.adapter, uri=args.uri, profile=args.profile)
-    profile_name = args.profile or adapter.capabilities.profile
-    profile = load_profile(profile_name)
+def _fault_spec(spec: str) -> str:
     try:
-        result = explore(
-            adapter, profile, examples=args.examples, steps=args.steps, seed=args.seed,
-            reporter=ConsoleReporter(), sweep=not args.no_sweep, exclude=exclude,
+        parse_fault_plan(spec, 0)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return spec
+
+
+def _load(args: argparse.Namespace) -> Adapter:
+    if not args.faults:
+        return load_adapter(args.adapter, uri=args.uri, profile=args.profile)
+    faults = parse_fault_plan(args.faults, args.seed if args.seed is not None else 0)
+    if not issubclass(adapter_class(args.adapter), FakeAdapter):
+        raise AdapterError(
+            f"--faults injects faults into the fake backends: use --adapter fake (or an adapter "
+            f"built on FakeAdapter), not {args.adapter!r}"
         )
-    finally:
-        adapter.close()
-    report = result.as_json(args.examples, args.steps)
-    saved = [
-        str(save_divergence(d, args.save_traces, adapter.name, profile.name, adapter.root))
-        for d in result.divergences
-    ]
-    report["traces"] = saved
-    for path in saved:
-        print(f"divergence saved: {path}")
-    if args.report_json:
-        args.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(
-        f"{report['steps_run']} steps in {report['examples_run']} examples, "
-        f"{len(report['cells_covered'])}/64 cells, {len(saved)} divergence(s), "
-        f"{report['seconds']} s"
-    )
-    return 1 if result.divergences else 0
+    return load_adapter(args.adapter, uri=args.uri, profile=args.profile, faults=faults)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the exploration; exit status 1 on a divergence, 3 when the environment failed,
+    128 + the signal's number (130, 143) when SIGINT or SIGTERM stopped it."""
+    check_ci_paths(args, svg=True)
+    exclude = frozenset(parse_cell_key(key) for key in args.exclude_cell)
+    with interrupts.stop_on_signals():
+        chosen = load_profile(args.profile) if args.profile else None
+        adapter = _load(args)
+        reporter = ConsoleReporter()
+        try:
+            profile = chosen or load_profile(adapter.capabilities.profile)
+            result = explore(
+                adapter, profile, examples=args.examples, steps=args.steps, seed=args.seed,
+                reporter=reporter, sweep=not args.no_sweep, exclude=exclude,
+                allow_failures=bool(args.faults),
+            )
+        finally:
+            reporter.close()
+            adapter.close()
+        report = result.as_json(args.examples, args.steps)
+        saved = [
+            str(save_divergence(d, args.save_traces, adapter.name, profile.name, adapter.root))
+            for d in result.divergences
+        ]
+        report["traces"] = saved
+        for path in saved:
+            print(f"divergence saved: {path}")
+        for failure in result.environment_failures:
+            print(f"environment failure (not a finding): {failure.message}", file=sys.stderr)
+        if args.report_json:
+            args.report_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        write_ci_files(
+            args,
+            f"explore.{adapter.name}.{profile.name}",
+            explore_cases(report, f"explore.{adapter.name}.{profile.name}"),
+            result.seconds,
+            lambda: explore_markdown(report, adapter.name, profile.name),
+        )
+        if args.summary_svg is not None:
+            write_text(args.summary_svg,
+                       summary_svg(result, f"snaporacle explore: {adapter.name}, {profile.name}"),
+                       "SVG summary")
+        stopped = f", interrupted by {result.interrupted}" if result.interrupted else ""
+        print(
+            f"{report['steps_run']} steps in {report['examples_run']} examples, "
+            f"{len(report['cells_covered'])}/64 cells, {len(saved)} divergence(s), "
+            f"{report['seconds']} s{stopped}"
+        )
+    signum = interrupts.received()
+    if signum is not None:
+        return 128 + signum
+    if result.divergences:
+        return 1
+    return ENVIRONMENT_FAILED if result.environment_failures else 0

@@ -22,10 +22,13 @@ from ..sweep import record_profile
 
 _EPILOG = """\
 examples:
-  snaporacle profile record --adapter libvirt --uri qemu:///embed --out libvirt-qemu.toml
+  snaporacle profile record --adapter fake --name fake-measured --date 2026-01-01 --out fake.toml
   snaporacle profile record --adapter libvirt --uri test:///default --name libvirt-test --out t.toml
-  snaporacle profile diff libvirt-current libvirt-qemu.toml
-  snaporacle profile diff plan-1.0.1 libvirt-current --reasons
+  snaporacle profile diff libvirt-current fake.toml   # exits 1: disks recorded as resolved
+  snaporacle profile diff plan-1.0.1 libvirt-current --reasons   # exits 1: they differ
+
+On the real QEMU driver: --adapter libvirt --uri qemu:///embed (libvirt's QEMU driver in this
+process, as root).
 
 'record' runs all 64 cells, the rules and the capabilities against the adapter and writes a
 profile that --profile PATH accepts. 'diff' lists the cells (and rules, capabilities) where two

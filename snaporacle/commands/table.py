@@ -20,8 +20,8 @@ EPILOG = """\
 examples:
   snaporacle table --profile plan-1.0.1
   snaporacle table --profile libvirt-current --format json
-  snaporacle table --profile ./my-measured.toml --format markdown
-  snaporacle table --diff plan-1.0.1 libvirt-current
+  snaporacle table --profile corpus/profiles/libvirt-9.0-test.toml --format markdown
+  snaporacle table --diff plan-1.0.1 libvirt-current --format json
 
 --profile and --diff take shipped profile names or paths to profile files."""
 

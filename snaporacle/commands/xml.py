@@ -12,9 +12,9 @@ from ..model.snapshot_xml import MAX_DOCUMENT_BYTES, FormatOptions, reformat_sna
 
 _EPILOG = """\
 examples:
-  snaporacle xml format snap.xml --state running --creation-time 1700000000
-  snaporacle xml format saved.xml --redefine --internal
-  cat snap.xml | snaporacle xml format - --disk-only
+  snaporacle xml format corpus/xml/in/memory-external.xml --state running --creation-time 1700000000
+  snaporacle xml format corpus/xml/in/internal-active.xml --redefine --internal
+  cat corpus/xml/in/disk-internal.xml | snaporacle xml format - --disk-only
 
 With --state (or --disk-only) the <memory> default of a new snapshot is filled in for that
 domain state, and the state is recorded as the snapshot's <state>. Invalid input ends with

@@ -10,9 +10,9 @@ from typing import Any
 import attrs
 import pytest
 
-from snaporacle.backend import DiskAttachment, ImageTool, Launcher, Monitor
 from snaporacle.errors import ComponentMissing
 from snaporacle.fakes import FakeImageTool, FakeLauncher
+from snaporacle.reference.backend import DiskAttachment, ImageTool, Launcher, Monitor
 
 
 @attrs.define

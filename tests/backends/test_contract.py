@@ -6,12 +6,13 @@ A test that passes on real QEMU and fails on the fakes is a bug in the fakes.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from snaporacle.backend import DISK_BLOCKS, DISK_SIZE, Call, ImageInfo, SnapshotAction
 from snaporacle.errors import BackendError, PathOutsideSandbox
+from snaporacle.reference.backend import DISK_BLOCKS, DISK_SIZE, Call, ImageInfo, SnapshotAction
 
 from .conftest import Backends, real_backends
 
@@ -182,6 +183,85 @@ def test_a_missing_image_fails_every_query(be: Backends) -> None:
         be.images.snapshot_list(missing)
     with pytest.raises(BackendError):
         be.images.read(missing, "qcow2")
+
+
+# -- names and chains that qemu-img cannot keep -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tag", ["x" * 256, "\u00e9" * 128, "a\0b"], ids=["256-ascii", "256-bytes-utf8", "nul"]
+)
+def test_tags_qcow2_cannot_keep_whole_are_refused_before_anything_runs(
+    be: Backends, tag: str,
+) -> None:
+    """qemu-img would cut a tag to 255 bytes (inside a character even) and never find it again."""
+    path = be.disk("a.qcow2")
+    for verb in (be.images.snapshot_create, be.images.snapshot_apply, be.images.snapshot_delete):
+        with pytest.raises(BackendError, match="NUL byte" if "\0" in tag else "at most 255"):
+            verb(path, tag)
+    monitor = be.launch(("vda", path, "qcow2"))
+    for verb in (monitor.savevm, monitor.loadvm, monitor.delvm):
+        with pytest.raises(BackendError, match="NUL byte" if "\0" in tag else "at most 255"):
+            verb(tag)
+    monitor.quit()
+    assert be.images.snapshot_list(path) == ()
+
+
+def test_a_tag_of_255_bytes_is_kept_whole(be: Backends) -> None:
+    path = be.disk("a.qcow2")
+    tag = "\u00e9" * 127 + "x"
+    be.images.snapshot_create(path, tag)
+    assert be.images.snapshot_list(path) == (tag,)
+    be.images.snapshot_apply(path, tag)
+    be.images.snapshot_delete(path, tag)
+
+
+def test_a_nul_byte_in_a_path_is_refused_by_every_verb(be: Backends) -> None:
+    good = be.disk("a.qcow2")
+    bad = be.path("b\0.qcow2")
+    calls = [
+        lambda: be.images.create(bad, "qcow2"),
+        lambda: be.images.create(be.path("o.qcow2"), "qcow2", backing=bad, backing_fmt="qcow2"),
+        lambda: be.images.snapshot_create(bad, "s"),
+        lambda: be.images.info_chain(bad),
+        lambda: be.images.write(bad, "qcow2", 0, 1),
+        lambda: be.images.read(bad, "qcow2"),
+        lambda: be.images.exists(bad),
+        lambda: be.images.remove(bad),
+        lambda: be.launch(("vda", bad, "qcow2")),
+    ]
+    for call in calls:
+        with pytest.raises(PathOutsideSandbox, match="NUL byte"):
+            call()
+    monitor = be.launch(("vda", good, "qcow2"))
+    with pytest.raises(PathOutsideSandbox, match="NUL byte"):
+        monitor.migrate_to_file(bad)
+    with pytest.raises(PathOutsideSandbox, match="NUL byte"):
+        monitor.transaction([SnapshotAction("vda", bad)])
+    monitor.quit()
+    assert be.images.files() == (good,)
+
+
+def test_an_image_cannot_be_its_own_backing_file(be: Backends) -> None:
+    path = be.disk("a.qcow2")
+    be.images.write(path, "qcow2", 0, 7)
+    with pytest.raises(BackendError, match="same filename as the backing file"):
+        be.images.create(path, "qcow2", backing=path, backing_fmt="qcow2")
+    assert be.images.read(path, "qcow2") == data(b0=7)
+    assert be.images.info_chain(path) == (ImageInfo(path, "qcow2", None, ()),)
+
+
+def test_a_backing_chain_that_loops_is_refused_not_walked_for_ever(be: Backends) -> None:
+    a = be.disk("a.qcow2")
+    b = be.disk("b.qcow2", backing=a, backing_fmt="qcow2")
+    if be.kind == "real":  # only qemu-img rebase -u can close the loop
+        subprocess.run(["qemu-img", "rebase", "-u", "-b", b, "-F", "qcow2", a], check=True)
+    else:
+        image = be.images.table[a]  # type: ignore[attr-defined]
+        image.backing, image.backing_format = b, "qcow2"
+    for call in (lambda: be.images.info_chain(b), lambda: be.images.read(b, "qcow2")):
+        with pytest.raises(BackendError, match="loop"):
+            call()
 
 
 # -- the sandbox ------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from snaporacle.backend import DISK_BLOCKS, DiskAttachment, SnapshotAction
 from snaporacle.errors import BackendError, InjectedFault
 from snaporacle.fakes import FakeImageTool, FakeLauncher, FakeMonitor, Fault, FaultPlan, When
+from snaporacle.reference.backend import DISK_BLOCKS, DiskAttachment, SnapshotAction
 
 ROOT = "/work"
 A, B, OVER = f"{ROOT}/a.qcow2", f"{ROOT}/b.qcow2", f"{ROOT}/o.qcow2"

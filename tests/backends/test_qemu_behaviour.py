@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from snaporacle.adapters.qemu import QemuImageTool, QemuLauncher
-from snaporacle.backend import DiskAttachment
-from snaporacle.errors import BackendError, ComponentMissing
+from snaporacle.errors import BackendError, ComponentMissing, EnvironmentFailure, StepTimeout
+from snaporacle.reference.backend import DiskAttachment
 
 from .conftest import Backends, real_backends
 
@@ -52,13 +52,39 @@ def test_a_guest_write_after_migrate_is_refused_and_qemu_survives(real: Backends
     assert monitor.read("vda")[0] == 1
 
 
-def test_qemu_dying_mid_operation_names_the_operation(real: Backends) -> None:
+def test_qemu_dying_mid_operation_is_an_environment_failure_naming_the_operation(
+    real: Backends,
+) -> None:
     monitor = real.launch(("vda", real.disk("a.qcow2"), "qcow2"))
     os.kill(monitor.proc.pid, signal.SIGKILL)  # type: ignore[attr-defined]
     monitor.proc.wait()  # type: ignore[attr-defined]
-    with pytest.raises(BackendError, match=r"savevm: QEMU of domain dom died"):
+    died = r"savevm: QEMU of domain dom died \(killed by SIGKILL"
+    with pytest.raises(EnvironmentFailure, match=died):
         monitor.savevm("s")
     monitor.quit()
+
+
+def test_a_hung_qemu_is_a_step_timeout_naming_the_step_and_is_killed_at_quit(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "work"
+    root.mkdir()
+    launcher = QemuLauncher(str(root), qmp_timeout=0.5)
+    images = QemuImageTool(str(root))
+    disk = str(root / "a.qcow2")
+    images.create(disk, "qcow2")
+    monitor = launcher.launch("dom", [DiskAttachment("vda", disk, "qcow2")])
+    proc = monitor.proc  # type: ignore[attr-defined]
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(StepTimeout, match=r"savevm: QEMU of domain dom gave no answer to QMP"):
+            monitor.savevm("s")
+        launcher.close()
+        assert proc.poll() is not None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
 
 def test_a_qemu_that_cannot_start_is_reported_and_reaped(real: Backends) -> None:

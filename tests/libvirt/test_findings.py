@@ -10,8 +10,8 @@ import pytest
 
 from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.adapters.libvirt import LibvirtAdapter
+from snaporacle.corpus_replay import replay_file
 from snaporacle.profiles import load_profile
-from snaporacle.replay import replay_file
 
 TRACES = Path(__file__).resolve().parents[2] / "corpus" / "traces"
 FINDINGS = sorted(

@@ -1,7 +1,7 @@
 """The backend interfaces: an image tool (qemu-img + qemu-io) and a monitor (QMP) per running domain.
 
 The fakes (:mod:`snaporacle.fakes`) and the real QEMU backends (:mod:`snaporacle.adapters.qemu`)
-implement these protocols; the reference driver (:mod:`snaporacle.fakes.driver`) composes them.
+implement these protocols; the reference driver (:mod:`snaporacle.reference.driver`) composes them.
 
 Conventions shared by every implementation:
 
@@ -14,6 +14,10 @@ Conventions shared by every implementation:
   table cell promises can be checked from the log.
 - A failure raises :class:`~snaporacle.errors.BackendError` (or :class:`InjectedFault` for a
   planned fault) with a message that names the verb and the path.
+- An internal snapshot tag has at most :data:`MAX_TAG_BYTES` bytes in UTF-8 and no NUL byte;
+  anything else is refused before anything runs (:func:`check_tag`): qcow2 keeps 255 bytes and
+  qemu-img would cut a longer tag silently, even inside a character, so it could never be found
+  again by its name.
 """
 
 from __future__ import annotations
@@ -23,9 +27,37 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
-BLOCK_SIZE = 64 * 1024
-DISK_BLOCKS = 16
-DISK_SIZE = BLOCK_SIZE * DISK_BLOCKS
+from ..errors import BackendError
+from ..model.geometry import BLOCK_SIZE, DISK_BLOCKS, DISK_SIZE
+
+__all__ = [
+    "BLOCK_SIZE",
+    "DISK_BLOCKS",
+    "DISK_SIZE",
+    "MAX_TAG_BYTES",
+    "Call",
+    "DiskAttachment",
+    "ImageInfo",
+    "ImageTool",
+    "Launcher",
+    "Monitor",
+    "SnapshotAction",
+    "check_tag",
+]
+
+MAX_TAG_BYTES = 255
+
+
+def check_tag(verb: str, tag: str) -> None:
+    """Refuse an internal snapshot tag that qcow2 cannot keep whole (see the module docstring)."""
+    if "\0" in tag:
+        raise BackendError(f"{verb}: snapshot tag {tag!r} contains a NUL byte")
+    size = len(tag.encode("utf-8", "surrogatepass"))
+    if size > MAX_TAG_BYTES:
+        raise BackendError(
+            f"{verb}: snapshot tag {tag[:20]!r}... is {size} bytes long; qcow2 keeps at most "
+            f"{MAX_TAG_BYTES}: use a shorter snapshot name"
+        )
 
 
 @attrs.frozen

@@ -6,6 +6,9 @@
   adapter with the model following that profile.
 - An XML manifest (``*.toml`` with ``[[cases]]``) checks snaporacle's own parser and formatter
   case by case; no adapter is involved in those.
+
+:func:`replay_all` goes on past a file that cannot be replayed (malformed, missing, or a process
+under the adapter that died): that file's outcome carries the ``error`` and counts as failed.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from pathlib import Path
 
 import attrs
 
+from . import interrupts
 from .adapters.protocol import Adapter
 from .corpus_xml import CaseMode, XmlCase, load_manifest
-from .errors import CorpusError, SnapshotXMLError
+from .errors import CorpusError, EnvironmentFailure, SnaporacleError, SnapshotXMLError
 from .explorer import Coverage, sweep_cells
-from .lockstep import Divergence, Lockstep
+from .lockstep import Divergence, Lockstep, Step
 from .model.profile import ALL_CELLS, Profile, parse_profile
 from .model.snapshot_xml import reformat_snapshot
 from .profiles import load_profile
@@ -37,11 +41,43 @@ class ReplayOutcome:
     checked: int
     divergence: Divergence | None = None
     problems: tuple[str, ...] = ()
+    #: a trace's steps as run, with the expected and actual result of each, and its profile
+    steps: tuple[Step, ...] = ()
+    profile: str | None = None
+    error: str | None = None
 
     @property
     def ok(self) -> bool:
-        """True when nothing diverged."""
-        return self.divergence is None and not self.problems
+        """True when nothing diverged and the file could be replayed."""
+        return self.divergence is None and not self.problems and self.error is None
+
+
+def replay_all(
+    adapter: Adapter, paths: list[Path], profile: Profile | None
+) -> Iterator[ReplayOutcome]:
+    """Replay every file of ``paths`` (folders searched), one outcome each, bad files included.
+
+    A file that cannot be replayed gives an outcome with its ``error`` (the message names it);
+    after a process under the adapter failed, the adapter is reset before the next file.
+    """
+    for given in paths:
+        try:
+            files = list(corpus_files([given]))
+        except CorpusError as err:
+            yield ReplayOutcome(given, "file", 0, error=str(err))
+            continue
+        for path in files:
+            interrupts.check()
+            try:
+                yield replay_file(adapter, path, profile)
+            except EnvironmentFailure as err:
+                yield ReplayOutcome(path, _guess(path), 0, error=f"environment failure: {err}")
+            except SnaporacleError as err:
+                message = str(err)
+                yield ReplayOutcome(
+                    path, _guess(path), 0,
+                    error=message if str(path) in message else f"{path}: {message}",
+                )
 
 
 def corpus_files(paths: list[Path]) -> Iterator[Path]:
@@ -55,6 +91,11 @@ def corpus_files(paths: list[Path]) -> Iterator[Path]:
             yield path
         else:
             raise CorpusError(f"{path}: no such file or folder")
+
+
+def _guess(path: Path) -> str:
+    """The kind of a file that could not be read: by its name."""
+    return "trace" if path.suffix == ".json" else "file"
 
 
 def _kind(path: Path) -> str:
@@ -83,8 +124,10 @@ def replay_file(adapter: Adapter, path: Path, profile: Profile | None) -> Replay
             for op in trace.steps:
                 lockstep.step(op)
         except Divergence as divergence:
-            return ReplayOutcome(path, kind, len(lockstep.trace), divergence)
-        return ReplayOutcome(path, kind, len(trace.steps))
+            return ReplayOutcome(path, kind, len(lockstep.trace), divergence,
+                                 steps=tuple(lockstep.trace), profile=chosen.name)
+        return ReplayOutcome(path, kind, len(trace.steps), steps=tuple(lockstep.trace),
+                             profile=chosen.name)
     if kind == "profile":
         cells_profile = parse_profile(path.read_text(encoding="utf-8"), str(path))
         found = sweep_cells(adapter, cells_profile, list(ALL_CELLS), Coverage(), NullReporter())
@@ -92,6 +135,13 @@ def replay_file(adapter: Adapter, path: Path, profile: Profile | None) -> Replay
     cases = load_manifest(path)
     problems = [f"{case.name}: {p}" for case in cases if (p := check_xml_case(case))]
     return ReplayOutcome(path, kind, len(cases), None, tuple(problems))
+
+
+def replay(
+    adapter: Adapter, paths: list[Path], profile: Profile | None = None
+) -> list[ReplayOutcome]:
+    """Replay every corpus file under ``paths`` against ``adapter``, in order."""
+    return [replay_file(adapter, path, profile) for path in corpus_files(paths)]
 
 
 def check_xml_case(case: XmlCase) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import PathOutsideSandbox
+from ..errors import PathOutsideSandbox
 
 
 def inside(root: str, path: str, verb: str, resolve: bool = True) -> str:
@@ -17,6 +17,10 @@ def inside(root: str, path: str, verb: str, resolve: bool = True) -> str:
     With ``resolve``, symbolic links are resolved on both sides, so a link inside ``root``
     pointing out is refused; without it (the fakes, which have no files) the check is pure.
     """
+    if isinstance(path, str) and "\0" in path:
+        raise PathOutsideSandbox(
+            f"{verb}: path {path!r} contains a NUL byte; no file can be named so"
+        )
     if not isinstance(path, str) or not os.path.isabs(path):
         raise PathOutsideSandbox(
             f"{verb}: path {path!r} is not absolute; give an absolute path under {root}"

@@ -1,0 +1,706 @@
+"""``prepare(view, op, profile)``: every rule of the snapshot API, in libvirt's order, once.
+
+Each operation becomes a plan (:mod:`snaporacle.model.plan`) or a :class:`Refusal`. The model's
+transition and the reference driver both carry out the plan; neither decides again.
+
+Create: the flag rules, the XML parse, then (REDEFINE aside) the parse-time memory check, LIVE,
+the table (:func:`~snaporacle.model.decide.decide`), QUIESCE on an active domain, the disks
+(formats, overlay files) and last the name, as libvirt 9.0 does. Names snaporacle chooses where
+libvirt would: an external disk without ``<source>`` gets ``<active image without its
+extension>.<snapshot name>``; a revert to an external snapshot (where the profile supports it)
+puts a fresh overlay ``<frozen image>.revert<N>`` (first free N) on the image the snapshot froze.
+
+Revert: the snapshot's name, the flags, what the profile can revert, the memory file, the images
+and their tags. Delete: the name, the flags, then (unless metadata only) what the profile can
+delete: an external snapshot only as a leaf whose overlays are the active images and whose parent
+is not internal (measured on libvirt 9.0); an internal one of a running domain only while its
+disks are still on the images it was taken on.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import assert_never
+
+import attrs
+
+from .codes import outcome_for_code
+from .decide import cell_of, decide, memory_rejection
+from .definition import DomainSpec, MemorySpec, SnapshotDefinition
+from .definition import SnapshotDisk as DiskRequest
+from .errors import SnapshotXMLError
+from .flags import check_create_flags, check_delete_flags, check_live, check_revert_flags
+from .geometry import DISK_BLOCKS
+from .memory import write_problem
+from .modes import (
+    CreateFlag,
+    DeleteFlag,
+    DiskMode,
+    DomainState,
+    MemoryMode,
+    Outcome,
+    RevertFlag,
+    SnapshotState,
+)
+from .ops import (
+    CreateSnapshot,
+    CurrentSnapshot,
+    DefineDomain,
+    DeleteSnapshot,
+    DestroyDomain,
+    DumpSnapshotXML,
+    ListSnapshots,
+    Op,
+    PauseDomain,
+    Result,
+    ResumeDomain,
+    RevertSnapshot,
+    StartDomain,
+    WriteData,
+    WriteMemory,
+)
+from .plan import (
+    AnswerPlan,
+    Commit,
+    DefinePlan,
+    DeletePlan,
+    Discard,
+    LifecyclePlan,
+    Overlay,
+    Plan,
+    RedefinePlan,
+    Refusal,
+    RevertPlan,
+    TakePlan,
+    View,
+    WriteMemoryPlan,
+    WritePlan,
+)
+from .profile import Accepted, Cell, Profile, Rejected
+from .snapshot_xml import format_snapshot, parse_snapshot
+from .world import Domain, Snapshot, SnapshotDisk
+
+_CONFIG = "VIR_ERR_CONFIG_UNSUPPORTED"
+_FAILED = "VIR_ERR_OPERATION_FAILED"
+_INVALID_OP = "VIR_ERR_OPERATION_INVALID"
+_NO_SNAPSHOT = "VIR_ERR_NO_DOMAIN_SNAPSHOT"
+
+#: The largest pattern a block can be written with (a byte; 0 means never written).
+MAX_PATTERN = 255
+
+
+def _refuse(rule: str, outcome: Outcome, error: str | None, message: str) -> Refusal:
+    if outcome is Outcome.FAILED:
+        return Refusal(Result.failed(error, message), rule)
+    return Refusal(Result.refused(outcome, error, message), rule)
+
+
+def _rejected(rule: str, rejected: Rejected) -> Refusal:
+    return Refusal(Result.refused(rejected.outcome, rejected.error, rejected.reason), rule)
+
+
+def _no_snapshot(name: str) -> Refusal:
+    return _refuse(
+        "name", Outcome.INVALID, _NO_SNAPSHOT, f"no domain snapshot with matching name '{name}'"
+    )
+
+
+def prepare(view: View, op: Op, profile: Profile) -> Plan | Refusal:
+    """The plan for ``op`` on what ``view`` shows, or the refusal libvirt gives for it."""
+    if isinstance(op, DefineDomain):
+        return _prepare_define(view, op)
+    domain = view.domain(op.domain)
+    if domain is None:
+        return _refuse(
+            "domain", Outcome.INVALID, "VIR_ERR_NO_DOMAIN", f"no domain with name '{op.domain}'"
+        )
+    match op:
+        case StartDomain() | PauseDomain() | ResumeDomain() | DestroyDomain():
+            return _prepare_lifecycle(domain, op)
+        case WriteData():
+            return _prepare_write(domain, op)
+        case WriteMemory():
+            return _prepare_write_memory(domain, op)
+        case ListSnapshots():
+            return AnswerPlan(tuple(sorted(domain.snapshots)))
+        case CurrentSnapshot():
+            if domain.current is None:
+                return _refuse(
+                    "current",
+                    Outcome.INVALID,
+                    _NO_SNAPSHOT,
+                    f"the domain '{op.domain}' does not have a current snapshot",
+                )
+            return AnswerPlan(domain.current)
+        case DumpSnapshotXML():
+            snapshot = domain.snapshots.get(op.name)
+            if snapshot is None:
+                return _no_snapshot(op.name)
+            return AnswerPlan(format_snapshot(snapshot_definition(snapshot)))
+        case CreateSnapshot():
+            return _prepare_create(view, domain, op, profile)
+        case RevertSnapshot():
+            return _prepare_revert(view, domain, op, profile)
+        case DeleteSnapshot():
+            return _prepare_delete(view, domain, op, profile)
+        case _:
+            assert_never(op)
+
+
+# --- domains ------------------------------------------------------------------------------
+
+
+def _prepare_write_memory(domain: Domain, op: WriteMemory) -> WriteMemoryPlan | Refusal:
+    problem = write_problem(op.block, op.pattern)
+    if problem is not None:
+        return _refuse("range", Outcome.INVALID, "VIR_ERR_INVALID_ARG", problem)
+    if not domain.state.active:
+        return _refuse("state", Outcome.INVALID, _INVALID_OP, "domain is not running")
+    return WriteMemoryPlan(domain.spec.name, op.block, op.pattern)
+
+
+def _prepare_define(view: View, op: DefineDomain) -> DefinePlan | Refusal:
+    spec = op.domain
+    if view.domain(spec.name) is not None:
+        return _refuse(
+            "define", Outcome.FAILED, _FAILED, f"domain '{spec.name}' already exists"
+        )
+    for disk in spec.disks:
+        if view.exists(disk.source):
+            return _refuse(
+                "define", Outcome.FAILED, _FAILED, f"image {disk.source} already exists"
+            )
+    return DefinePlan(spec)
+
+
+def _prepare_lifecycle(
+    domain: Domain, op: StartDomain | PauseDomain | ResumeDomain | DestroyDomain
+) -> LifecyclePlan | Refusal:
+    state = domain.state
+    name = domain.spec.name
+    match op:
+        case StartDomain():
+            if state.active:
+                return _refuse("state", Outcome.INVALID, _INVALID_OP, "domain is already running")
+            after = DomainState.PAUSED if op.paused else DomainState.RUNNING
+        case ResumeDomain() if state is DomainState.RUNNING:
+            return _refuse("state", Outcome.INVALID, _INVALID_OP, "domain is already running")
+        case _ if not state.active:
+            return _refuse("state", Outcome.INVALID, _INVALID_OP, "domain is not running")
+        case PauseDomain():
+            after = DomainState.PAUSED
+        case ResumeDomain():
+            after = DomainState.RUNNING
+        case DestroyDomain():
+            after = DomainState.SHUTOFF
+    return LifecyclePlan(name, state, after)
+
+
+def _prepare_write(domain: Domain, op: WriteData) -> WritePlan | Refusal:
+    path = domain.active.get(op.disk)
+    if path is None:
+        return _refuse("disk", Outcome.INVALID, "VIR_ERR_INVALID_ARG", f"no disk '{op.disk}'")
+    if not 0 <= op.block < DISK_BLOCKS or not 1 <= op.pattern <= MAX_PATTERN:
+        return _refuse(
+            "range",
+            Outcome.INVALID,
+            "VIR_ERR_INVALID_ARG",
+            f"block {op.block} (0..{DISK_BLOCKS - 1}) or pattern {op.pattern} "
+            f"(1..{MAX_PATTERN}) out of range",
+        )
+    return WritePlan(domain.spec.name, op.disk, path, op.block, op.pattern)
+
+
+# --- create -------------------------------------------------------------------------------
+
+
+def default_overlay(active: str, name: str) -> str:
+    """libvirt's name for an external disk snapshot without ``<source>``."""
+    directory, base = posixpath.split(active)
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return posixpath.join(directory, f"{stem}.{name}")
+
+
+def read_request(flags: CreateFlag, xml: str) -> SnapshotDefinition | Refusal:
+    """A create request's flags checked and its XML parsed, or the refusal (libvirt's order)."""
+    refusal = check_create_flags(flags)
+    if refusal is not None:
+        return _rejected("flags", refusal)
+    try:
+        return parse_snapshot(
+            xml,
+            redefine=bool(flags & CreateFlag.REDEFINE),
+            validate=bool(flags & CreateFlag.VALIDATE),
+        )
+    except SnapshotXMLError as err:
+        return _refuse("xml", outcome_for_code(err.error), err.error, str(err))
+
+
+def redefined_record(
+    snapshots: Mapping[str, Snapshot],
+    definition: SnapshotDefinition,
+    clock: int,
+    sources: Mapping[str, str],
+) -> Snapshot | Refusal:
+    """The record a REDEFINE leaves (an update of an existing one, or a new one), or a refusal."""
+    name = definition.name
+    if name is None:
+        return _refuse(
+            "redefine", Outcome.INVALID, "VIR_ERR_XML_ERROR", "a redefined snapshot must have a name"
+        )
+    if definition.state is None:
+        return _refuse(
+            "redefine", Outcome.INVALID, "VIR_ERR_XML_ERROR", "missing state from existing snapshot"
+        )
+    parent = definition.parent
+    if parent is not None and (parent == name or parent not in snapshots):
+        return _refuse(
+            "redefine",
+            Outcome.INVALID,
+            "VIR_ERR_INVALID_ARG",
+            f"parent '{parent}' of '{name}' not found",
+        )
+    existing = snapshots.get(name)
+    if existing is not None:
+        return attrs.evolve(existing, description=definition.description)
+    return Snapshot(
+        name=name,
+        parent=parent,
+        state=definition.state,
+        memory=definition.memory_mode or MemoryMode.NO,
+        memory_file=definition.memory.file if definition.memory else None,
+        disks=tuple(
+            SnapshotDisk(d.name, d.snapshot, None, d.source_file)
+            for d in definition.disks or ()
+            if d.snapshot is not None
+        ),
+        creation_time=definition.creation_time or clock,
+        description=definition.description,
+        sources=tuple(sorted(sources.items())),
+        taken=False,
+    )
+
+
+def plan_disks(
+    view: View,
+    domain: DomainSpec,
+    active_images: Mapping[str, str],
+    definition: SnapshotDefinition,
+    modes: tuple[tuple[str, DiskMode], ...],
+    flags: CreateFlag,
+    name: str,
+) -> tuple[SnapshotDisk, ...] | Refusal:
+    """The per-disk plan of a create (with overlay paths), or the refusal a disk earns."""
+    requested = {d.name: d for d in definition.disks or ()}
+    by_target = {d.target: d for d in domain.disks}
+    plan: list[SnapshotDisk] = []
+    overlays: set[str] = set()
+    for target, mode in modes:
+        active = active_images[target]
+        request = requested.get(target) or requested.get(by_target[target].source)
+        if mode is DiskMode.INTERNAL:
+            image_format = view.format_of(active)
+            if image_format != "qcow2":
+                return _refuse(
+                    "disk",
+                    Outcome.UNSUPPORTED,
+                    _CONFIG,
+                    f"internal snapshot for disk {target} unsupported for storage type "
+                    f"{image_format}",
+                )
+            plan.append(SnapshotDisk(target, mode))
+            continue
+        if mode is DiskMode.NO:
+            plan.append(SnapshotDisk(target, mode))
+            continue
+        driver = request.driver_type if request else None
+        if driver not in (None, "qcow2"):
+            return _refuse(
+                "disk",
+                Outcome.UNSUPPORTED,
+                _CONFIG,
+                f"external snapshot format for disk {target} is unsupported: {driver}",
+            )
+        overlay = (request.source_file if request else None) or default_overlay(active, name)
+        present = view.exists(overlay)
+        if overlay in overlays or overlay == active:
+            return _refuse(
+                "disk", Outcome.UNSUPPORTED, _CONFIG, f"overlay {overlay} for disk {target} is in use"
+            )
+        if present and not flags & CreateFlag.REUSE_EXT:
+            return _refuse(
+                "disk",
+                Outcome.UNSUPPORTED,
+                _CONFIG,
+                f"external snapshot file for disk {target} already exists: {overlay}",
+            )
+        if not present and flags & CreateFlag.REUSE_EXT:
+            return _refuse(
+                "disk",
+                Outcome.UNSUPPORTED,
+                _CONFIG,
+                f"missing existing file for disk {target}: {overlay}",
+            )
+        overlays.add(overlay)
+        plan.append(SnapshotDisk(target, mode, active, overlay))
+    return tuple(plan)
+
+
+def _prepare_create(
+    view: View, domain: Domain, op: CreateSnapshot, profile: Profile
+) -> TakePlan | RedefinePlan | Refusal:
+    flags = op.flags
+    definition = read_request(flags, op.xml)
+    if isinstance(definition, Refusal):
+        return definition
+    if flags & CreateFlag.REDEFINE:
+        record = redefined_record(domain.snapshots, definition, view.clock, domain.active)
+        if isinstance(record, Refusal):
+            return record
+        return RedefinePlan(domain.spec.name, record, bool(flags & CreateFlag.CURRENT))
+    state = domain.state
+    refused_cell = memory_rejection(profile, state, definition, flags, parse_only=True)
+    if refused_cell is not None:
+        verdict = profile.verdict(refused_cell)
+        assert isinstance(verdict, Rejected)
+        # the whole row refuses it: the cell is the one its disks name
+        named = cell_of(profile, state, definition, flags, domain.spec.disks)
+        reached = named if isinstance(named, Cell) else refused_cell
+        return attrs.evolve(_rejected("table", verdict), cell=reached, by_table=True)
+    live = check_live(flags, state, definition.memory_mode is MemoryMode.EXTERNAL)
+    if live is not None:
+        return _rejected("live", live)
+    decision = decide(profile, state, definition, flags, domain.spec.disks)
+    if isinstance(decision.verdict, Rejected):
+        by_table = decision.cell is not None and decision.verdict == profile.verdict(decision.cell)
+        refusal = _rejected("table" if by_table else "disks", decision.verdict)
+        return attrs.evolve(refusal, cell=decision.cell, by_table=by_table)
+    accepted: Accepted = decision.verdict
+    cell = decision.cell
+    if flags & CreateFlag.QUIESCE and state.active:  # offline there is nothing to freeze
+        refusal = _refuse(
+            "quiesce",
+            Outcome.UNSUPPORTED,
+            "VIR_ERR_ARGUMENT_UNSUPPORTED",
+            "QEMU guest agent is not configured",
+        )
+        return attrs.evolve(refusal, cell=cell)
+    name = definition.name or str(view.clock)
+    disks = plan_disks(
+        view, domain.spec, domain.active, definition, decision.disks, flags, name
+    )
+    if isinstance(disks, Refusal):
+        return attrs.evolve(disks, cell=cell)
+    if name in domain.snapshots:
+        refusal = _refuse(
+            "name", Outcome.FAILED, _FAILED, f"domain moment {name} already exists"
+        )
+        return attrs.evolve(refusal, cell=cell)
+    memory_file = None
+    if definition.memory is not None and accepted.memory is MemoryMode.EXTERNAL:
+        memory_file = definition.memory.file
+    snapshot_state = decision.state or SnapshotState.SHUTOFF
+    new_record = None
+    if not flags & CreateFlag.NO_METADATA:
+        new_record = Snapshot(
+            name=name,
+            parent=domain.current,
+            state=snapshot_state,
+            memory=accepted.memory,
+            memory_file=memory_file,
+            disks=disks,
+            creation_time=view.clock,
+            description=definition.description,
+            sources=tuple(sorted(domain.active.items())),
+        )
+    return TakePlan(
+        domain=domain.spec.name,
+        name=name,
+        cell=cell,
+        verdict=accepted,
+        state=snapshot_state,
+        disks=disks,
+        memory_file=memory_file,
+        online=state.active,
+        halt=bool(flags & CreateFlag.HALT),
+        live=bool(flags & CreateFlag.LIVE),
+        record=new_record,
+    )
+
+
+# --- revert -------------------------------------------------------------------------------
+
+
+def revert_target_state(snapshot: Snapshot, flags: RevertFlag) -> DomainState:
+    """The domain state after a revert: RUNNING/PAUSED flags, else the snapshot's state."""
+    if flags & RevertFlag.RUNNING:
+        return DomainState.RUNNING
+    if flags & RevertFlag.PAUSED:
+        return DomainState.PAUSED
+    if snapshot.state is SnapshotState.RUNNING:
+        return DomainState.RUNNING
+    if snapshot.state is SnapshotState.PAUSED:
+        return DomainState.PAUSED
+    return DomainState.SHUTOFF
+
+
+def _revert_refusal(snapshot: Snapshot, profile: Profile, view: View) -> Refusal | None:
+    """Why a revert to ``snapshot`` is refused before anything runs, or ``None``."""
+    caps = profile.capabilities
+    if snapshot.external and not caps.revert_external:
+        return _refuse(
+            "profile", Outcome.UNSUPPORTED, _CONFIG, "revert to external snapshot not supported yet"
+        )
+    if not snapshot.external and not caps.revert_internal:
+        return _refuse(
+            "profile", Outcome.UNSUPPORTED, _CONFIG, "revert to internal snapshot not supported"
+        )
+    if snapshot.state is SnapshotState.DISK_SNAPSHOT:
+        return _refuse(
+            "profile",
+            Outcome.UNSUPPORTED,
+            _CONFIG,
+            "revert to a disk-only snapshot is not supported",
+        )
+    if snapshot.memory is MemoryMode.EXTERNAL and (
+        snapshot.memory_file is None or not view.exists(snapshot.memory_file)
+    ):
+        return _refuse(
+            "files", Outcome.FAILED, _FAILED, f"memory state file of '{snapshot.name}' is missing"
+        )
+    return None
+
+
+def revert_sources(active: Mapping[str, str], snapshot: Snapshot) -> dict[str, str]:
+    """The disk images after a revert: each disk back on its image when the snapshot was taken
+    (libvirt restores the snapshot's domain definition)."""
+    images = dict(active)
+    images.update((target, path) for target, path in snapshot.sources if target in images)
+    return images
+
+
+def revert_overlay(frozen: str, exists: Callable[[str], bool]) -> str:
+    """The fresh overlay a revert to an external snapshot puts on ``frozen``."""
+    number = 1
+    while exists(f"{frozen}.revert{number}"):
+        number += 1
+    return f"{frozen}.revert{number}"
+
+
+def _prepare_revert(
+    view: View, domain: Domain, op: RevertSnapshot, profile: Profile
+) -> RevertPlan | Refusal:
+    snapshot = domain.snapshots.get(op.name)
+    if snapshot is None:
+        return _no_snapshot(op.name)
+    # the API looks the snapshot up before it looks at the flags
+    refusal = check_revert_flags(op.flags)
+    if refusal is not None:
+        return _rejected("flags", refusal)
+    problem = _revert_refusal(snapshot, profile, view)
+    if problem is not None:
+        return problem
+    images = revert_sources(domain.active, snapshot)
+    for path in sorted(images.values()):
+        if not view.exists(path):
+            return _refuse(
+                "files", Outcome.FAILED, _FAILED, f"the disk image {path} of '{snapshot.name}' is gone"
+            )
+    internal = []
+    overlays: list[Overlay] = []
+    planned: set[str] = set()
+    for disk in snapshot.disks:
+        if disk.mode is DiskMode.INTERNAL:
+            path = images[disk.target]
+            if not view.has_tag(path, snapshot.name):
+                return _refuse(
+                    "files", Outcome.FAILED, _FAILED, f"snapshot '{snapshot.name}' not found in {path}"
+                )
+            internal.append((disk.target, path))
+        elif disk.mode is DiskMode.EXTERNAL and disk.frozen is not None:
+            path = revert_overlay(disk.frozen, lambda p: view.exists(p) or p in planned)
+            planned.add(path)
+            overlays.append(Overlay(disk.target, disk.frozen, path))
+    return RevertPlan(
+        domain=domain.spec.name,
+        snapshot=snapshot,
+        target=revert_target_state(snapshot, op.flags),
+        images=images,
+        internal=tuple(internal),
+        overlays=tuple(overlays),
+    )
+
+
+# --- delete -------------------------------------------------------------------------------
+
+
+def delete_victims(domain: Domain, name: str, flags: DeleteFlag) -> list[str]:
+    """The snapshots a delete removes, children before parents."""
+    victims = []
+    if flags & (DeleteFlag.CHILDREN | DeleteFlag.CHILDREN_ONLY):
+        victims = list(reversed(domain.descendants(name)))
+    if not flags & DeleteFlag.CHILDREN_ONLY:
+        victims.append(name)
+    return victims
+
+
+def _external_delete_refusal(
+    domain: Domain, snapshot: Snapshot, flags: DeleteFlag, profile: Profile
+) -> Refusal | None:
+    if not profile.capabilities.delete_external:
+        return _refuse(
+            "profile",
+            Outcome.UNSUPPORTED,
+            _CONFIG,
+            "deletion of external disk snapshots not supported yet",
+        )
+    if flags & (DeleteFlag.CHILDREN | DeleteFlag.CHILDREN_ONLY):
+        return _refuse(
+            "flags",
+            Outcome.UNSUPPORTED,
+            _CONFIG,
+            "deletion of external snapshots with CHILDREN is not supported",
+        )
+    # measured on libvirt 9.0: a non-leaf one, or one whose overlay is not in use, fails to find
+    # its images (the model refuses every non-leaf one: deleting it would lose its children's data)
+    unreachable = domain.children(snapshot.name) or any(
+        disk.mode is DiskMode.EXTERNAL and domain.active.get(disk.target) != disk.overlay
+        for disk in snapshot.disks
+    )
+    if unreachable:
+        return _refuse(
+            "chain",
+            Outcome.INVALID,
+            "VIR_ERR_INVALID_ARG",
+            "could not find base disk source in disk source chain",
+        )
+    parent = domain.snapshots.get(snapshot.parent) if snapshot.parent else None
+    if parent is not None and not parent.external:
+        return _refuse(
+            "chain",
+            Outcome.UNSUPPORTED,
+            "VIR_ERR_OPERATION_UNSUPPORTED",
+            "deleting external snapshot that has internal snapshot as parent not supported",
+        )
+    return None
+
+
+def _delete_refusal(
+    domain: Domain, victims: Sequence[str], flags: DeleteFlag, profile: Profile
+) -> Refusal | None:
+    """Why deleting ``victims`` (not metadata only) is refused, or ``None``."""
+    for name in victims:
+        victim = domain.snapshots[name]
+        if victim.external:
+            problem = _external_delete_refusal(domain, victim, flags, profile)
+            if problem is not None:
+                return problem
+        elif not profile.capabilities.delete_internal:
+            return _refuse(
+                "profile", Outcome.UNSUPPORTED, _CONFIG, "deletion of internal snapshots not supported"
+            )
+        elif domain.state.active:
+            # delvm reaches only the images in use: libvirt 9.0 refuses when they moved on
+            sources = dict(victim.sources)
+            for disk in victim.disks:
+                taken_on = sources.get(disk.target)
+                moved = taken_on is not None and taken_on != domain.active.get(disk.target)
+                if disk.mode is DiskMode.INTERNAL and moved:
+                    return _refuse(
+                        "chain",
+                        Outcome.UNSUPPORTED,
+                        "VIR_ERR_OPERATION_UNSUPPORTED",
+                        f"disk image '{disk.target}' for internal snapshot '{name}' is not the "
+                        "same as disk image currently used by VM",
+                    )
+    return None
+
+
+def discard_images(domain: Domain, snapshot: Snapshot) -> dict[str, str]:
+    """Where deleting an internal snapshot looks for its tags: the active images of a running
+    domain (``delvm``), else the images it was taken on (libvirt's ``qemu-img snapshot -d`` on
+    the snapshot's domain definition)."""
+    if domain.state.active:
+        return dict(domain.active)
+    return revert_sources(domain.active, snapshot)
+
+
+def _discard(view: View, domain: Domain, snapshot: Snapshot) -> Discard:
+    images = discard_images(domain, snapshot)
+    tagged = tuple(
+        images[disk.target]
+        for disk in snapshot.disks
+        if disk.mode is DiskMode.INTERNAL
+        and view.exists(images[disk.target])
+        and view.has_tag(images[disk.target], snapshot.name)
+    )
+    commits = tuple(
+        Commit(disk.target, domain.active[disk.target], disk.frozen)
+        for disk in snapshot.disks
+        if disk.mode is DiskMode.EXTERNAL and disk.frozen is not None
+    )
+    memory_file = snapshot.memory_file if snapshot.memory is MemoryMode.EXTERNAL else None
+    return Discard(snapshot.name, tagged, commits, memory_file)
+
+
+def _prepare_delete(
+    view: View, domain: Domain, op: DeleteSnapshot, profile: Profile
+) -> DeletePlan | Refusal:
+    if op.name not in domain.snapshots:
+        return _no_snapshot(op.name)
+    # the API looks the snapshot up before it looks at the flags
+    refusal = check_delete_flags(op.flags)
+    if refusal is not None:
+        return _rejected("flags", refusal)
+    victims = delete_victims(domain, op.name, op.flags)
+    if op.flags & DeleteFlag.METADATA_ONLY:
+        return DeletePlan(domain.spec.name, tuple(victims), ())
+    problem = _delete_refusal(domain, victims, op.flags, profile)
+    if problem is not None:
+        return problem
+    discards = tuple(_discard(view, domain, domain.snapshots[name]) for name in victims)
+    return DeletePlan(domain.spec.name, tuple(victims), discards)
+
+
+def forget(domain: Domain, victims: Collection[str]) -> Domain:
+    """Drop snapshot records, re-parenting children and moving current up the tree."""
+    snapshots = dict(domain.snapshots)
+    current = domain.current
+    for name in victims:
+        gone = snapshots.pop(name)
+        for child, record in list(snapshots.items()):
+            if record.parent == name:
+                snapshots[child] = attrs.evolve(record, parent=gone.parent)
+        if current == name:
+            current = gone.parent
+    return attrs.evolve(domain, snapshots=snapshots, current=current)
+
+
+# --- dump ---------------------------------------------------------------------------------
+
+
+def snapshot_definition(snapshot: Snapshot) -> SnapshotDefinition:
+    """The ``<domainsnapshot>`` a driver reports for a snapshot (without ``<domain>``)."""
+    disks = []
+    for disk in snapshot.disks:
+        external = disk.mode is DiskMode.EXTERNAL
+        disks.append(
+            DiskRequest(
+                name=disk.target,
+                snapshot=disk.mode,
+                type="file" if external else None,
+                source_file=disk.overlay if external else None,
+                driver_type="qcow2" if external else None,
+            )
+        )
+    return SnapshotDefinition(
+        name=snapshot.name,
+        description=snapshot.description,
+        state=snapshot.state,
+        parent=snapshot.parent,
+        creation_time=snapshot.creation_time,
+        memory=MemorySpec(snapshot.memory, snapshot.memory_file),
+        disks=tuple(disks),
+    )
+
