@@ -8,6 +8,7 @@ different sandboxes compare equal. An adapter declares the :class:`Aspect` set i
 from __future__ import annotations
 
 import enum
+import re
 from typing import Any
 
 import attrs
@@ -91,6 +92,15 @@ class Observation:
         return attrs.asdict(self, retain_collection_types=False)
 
 
+_SECOND_SUFFIX = re.compile(r"\.\d{10}$")
+
+
+def canonical_image_path(path: str) -> str:
+    """``path`` with a trailing ten-digit second written ``.<second>``: libvirt 11.3 names a
+    revert's overlays by the second (:mod:`.revert_by_second`), which no model can predict."""
+    return _SECOND_SUFFIX.sub(".<second>", path)
+
+
 def _domain_view(domain: DomainObservation, aspects: frozenset[Aspect]) -> dict[str, Any]:
     view: dict[str, Any] = {"name": domain.name}
     if Aspect.DOMAIN_STATE in aspects:
@@ -102,9 +112,9 @@ def _domain_view(domain: DomainObservation, aspects: frozenset[Aspect]) -> dict[
     for disk in domain.disks:
         entry: dict[str, Any] = {"target": disk.target}
         if Aspect.CHAINS in aspects:
-            entry["chain"] = [(i.path, i.format) for i in disk.chain]
+            entry["chain"] = [(canonical_image_path(i.path), i.format) for i in disk.chain]
         if Aspect.INTERNAL_TAGS in aspects:
-            entry["tags"] = [(i.path, i.internal_tags) for i in disk.chain]
+            entry["tags"] = [(canonical_image_path(i.path), i.internal_tags) for i in disk.chain]
         if Aspect.GUEST_DATA in aspects:
             entry["data"] = list(disk.data)
         disks.append(entry)

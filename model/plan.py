@@ -157,7 +157,9 @@ class RevertPlan:
     ``images`` are the disks' images once the domain is back on the snapshot's definition
     (before the new overlays); ``internal`` the (target, image) pairs whose tag is applied;
     ``overlays`` the new overlays on external snapshots' frozen images; ``target`` the domain
-    state afterwards.
+    state afterwards. A revert that names its overlays by the second (libvirt 11.3) also
+    ``removed`` the overlays the domain leaves, rewrites the snapshot ``records`` and ``ticks``
+    the clock (the next "second").
     """
 
     domain: str
@@ -166,6 +168,9 @@ class RevertPlan:
     images: Mapping[str, str]
     internal: tuple[tuple[str, str], ...]
     overlays: tuple[Overlay, ...]
+    removed: tuple[str, ...] = ()
+    records: Mapping[str, Snapshot] | None = None
+    ticks: bool = False
 
 
 @attrs.frozen

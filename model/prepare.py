@@ -19,8 +19,7 @@ disks are still on the images it was taken on.
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import assert_never
 
 import attrs
@@ -43,6 +42,7 @@ from .modes import (
     RevertFlag,
     SnapshotState,
 )
+from .naming import default_overlay, revert_overlay
 from .ops import (
     CreateSnapshot,
     CurrentSnapshot,
@@ -78,6 +78,12 @@ from .plan import (
     WritePlan,
 )
 from .profile import Accepted, Cell, Profile, Rejected
+from .revert_by_second import (
+    SECOND_BASE,
+    finish_revert,
+    overlay_collision,
+    revert_overlay_names,
+)
 from .snapshot_xml import format_snapshot, parse_snapshot
 from .world import Domain, Snapshot, SnapshotDisk
 
@@ -215,13 +221,6 @@ def _prepare_write(domain: Domain, op: WriteData) -> WritePlan | Refusal:
 # --- create -------------------------------------------------------------------------------
 
 
-def default_overlay(active: str, name: str) -> str:
-    """libvirt's name for an external disk snapshot without ``<source>``."""
-    directory, base = posixpath.split(active)
-    stem = base.rsplit(".", 1)[0] if "." in base else base
-    return posixpath.join(directory, f"{stem}.{name}")
-
-
 def read_request(flags: CreateFlag, xml: str) -> SnapshotDefinition | Refusal:
     """A create request's flags checked and its XML parsed, or the refusal (libvirt's order)."""
     refusal = check_create_flags(flags)
@@ -336,11 +335,12 @@ def plan_disks(
                 f"external snapshot file for disk {target} already exists: {overlay}",
             )
         if not present and flags & CreateFlag.REUSE_EXT:
+            # a failed stat(), reported with its errno by libvirt 9.0 and 11.3 alike
             return _refuse(
                 "disk",
-                Outcome.UNSUPPORTED,
-                _CONFIG,
-                f"missing existing file for disk {target}: {overlay}",
+                Outcome.FAILED,
+                "VIR_ERR_SYSTEM_ERROR",
+                f"missing existing file for disk {target}: {overlay}: No such file or directory",
             )
         overlays.add(overlay)
         plan.append(SnapshotDisk(target, mode, active, overlay))
@@ -456,7 +456,7 @@ def _revert_refusal(snapshot: Snapshot, profile: Profile, view: View) -> Refusal
         return _refuse(
             "profile", Outcome.UNSUPPORTED, _CONFIG, "revert to internal snapshot not supported"
         )
-    if snapshot.state is SnapshotState.DISK_SNAPSHOT:
+    if snapshot.state is SnapshotState.DISK_SNAPSHOT and not caps.revert_disk_only:
         return _refuse(
             "profile",
             Outcome.UNSUPPORTED,
@@ -480,14 +480,6 @@ def revert_sources(active: Mapping[str, str], snapshot: Snapshot) -> dict[str, s
     return images
 
 
-def revert_overlay(frozen: str, exists: Callable[[str], bool]) -> str:
-    """The fresh overlay a revert to an external snapshot puts on ``frozen``."""
-    number = 1
-    while exists(f"{frozen}.revert{number}"):
-        number += 1
-    return f"{frozen}.revert{number}"
-
-
 def _prepare_revert(
     view: View, domain: Domain, op: RevertSnapshot, profile: Profile
 ) -> RevertPlan | Refusal:
@@ -507,6 +499,9 @@ def _prepare_revert(
             return _refuse(
                 "files", Outcome.FAILED, _FAILED, f"the disk image {path} of '{snapshot.name}' is gone"
             )
+    target = revert_target_state(snapshot, op.flags)
+    if snapshot.external and profile.capabilities.revert_overlay == "by-second":
+        return _revert_by_second(view, domain, snapshot, target, images)
     internal = []
     overlays: list[Overlay] = []
     planned: set[str] = set()
@@ -525,10 +520,35 @@ def _prepare_revert(
     return RevertPlan(
         domain=domain.spec.name,
         snapshot=snapshot,
-        target=revert_target_state(snapshot, op.flags),
+        target=target,
         images=images,
         internal=tuple(internal),
         overlays=tuple(overlays),
+    )
+
+
+def _revert_by_second(
+    view: View, domain: Domain, snapshot: Snapshot, target: DomainState, images: dict[str, str]
+) -> RevertPlan | Refusal:
+    """A revert to an external snapshot as libvirt 11.3 does it (:mod:`.revert_by_second`)."""
+    targets = [disk.target for disk in domain.spec.disks if disk.target in images]
+    names = revert_overlay_names(images, targets, SECOND_BASE + view.clock)
+    collision = overlay_collision(names, view.exists)
+    if collision is not None:
+        return Refusal(collision, "files")
+    records, removed = finish_revert(
+        domain.snapshots, domain.current, snapshot.name, names, images
+    )
+    return RevertPlan(
+        domain=domain.spec.name,
+        snapshot=snapshot,
+        target=target,
+        images=images,
+        internal=(),
+        overlays=tuple(Overlay(t, images[t], path) for t, path in names.items()),
+        removed=tuple(removed),
+        records=records,
+        ticks=True,
     )
 
 

@@ -9,7 +9,9 @@ The format, one ``[[cells]]`` table per cell::
     name = "plan-1.0.1"
     description = "..."
     [provenance]              # free-form strings: where the profile comes from
-    [capabilities]            # revert_internal, revert_external, delete_internal, delete_external
+    [capabilities]            # revert_internal, revert_external, delete_internal, delete_external,
+                              # revert_disk_only (optional, default false), revert_overlay
+                              # (optional: "numbered", the default, or "by-second")
     [rules.mixed]             # outcome, error, reason: internal and external disks together
     [rules.nothing]           # outcome, error, reason: every disk resolved to 'no', no memory
     [rules.partial_no]        # optional: an internal snapshot leaving a disk out (libvirt-current)
@@ -193,6 +195,14 @@ class ProfileCapabilities:
     revert_external: bool = False
     delete_internal: bool = True
     delete_external: bool = False
+    #: revert to a snapshot whose state is ``disk-snapshot`` (a running domain's DISK_ONLY one):
+    #: refused up to libvirt 9.x, performed by 11.3 (the domain ends up shut off)
+    revert_disk_only: bool = False
+    #: the overlays of a revert to an external snapshot: "numbered" (FROZEN.revertN, nothing
+    #: removed) or "by-second" (libvirt 11.3; see :mod:`.revert_by_second`)
+    revert_overlay: str = attrs.field(
+        default="numbered", validator=attrs.validators.in_(("numbered", "by-second"))
+    )
 
 
 @attrs.frozen
@@ -401,8 +411,10 @@ def parse_profile(text: str, source: str = "<profile>") -> Profile:
     fields = {f.name for f in attrs.fields(ProfileCapabilities)}
     if not isinstance(caps, dict) or set(caps) - fields:
         raise ProfileError(f"{source}: [capabilities] takes only {', '.join(sorted(fields))}")
-    if not all(isinstance(v, bool) for v in caps.values()):
+    if not all(isinstance(v, bool) for k, v in caps.items() if k != "revert_overlay"):
         raise ProfileError(f"{source}: [capabilities] values must be true or false")
+    if caps.get("revert_overlay", "numbered") not in ("numbered", "by-second"):
+        raise ProfileError(f"{source}: [capabilities] revert_overlay is 'numbered' or 'by-second'")
     provenance = data.get("provenance", {})
     if not isinstance(provenance, dict):
         raise ProfileError(f"{source}: [provenance] must be a table of strings")

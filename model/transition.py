@@ -154,10 +154,15 @@ def _revert(world: World, plan: RevertPlan) -> World:
     for overlay in plan.overlays:
         world = world.with_file(overlay.path, Image(format="qcow2", backing=overlay.frozen))
         active[overlay.target] = overlay.path
+    for path in plan.removed:
+        world = world.with_file(path, None)
+    snapshots = plan.records if plan.records is not None else domain.snapshots
     domain = attrs.evolve(
-        domain, state=plan.target, active=active, current=plan.snapshot.name, ram=ram
+        domain, state=plan.target, active=active, current=plan.snapshot.name, ram=ram,
+        snapshots=snapshots,
     )
-    return world.with_domain(domain)
+    world = world.with_domain(domain)
+    return attrs.evolve(world, clock=world.clock + 1) if plan.ticks else world
 
 
 def _delete(world: World, plan: DeletePlan) -> World:

@@ -106,6 +106,9 @@ class Snapshot:
     description: str | None = None
     sources: tuple[tuple[str, str], ...] = ()
     taken: bool = True
+    #: (target, overlay) a by-second revert put the disks on while the snapshot has children
+    #: (libvirt's ``revertdisks``; see :mod:`.revert_by_second`), else ``None``
+    revert_overlays: tuple[tuple[str, str], ...] | None = None
 
     @property
     def external(self) -> bool:

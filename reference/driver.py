@@ -432,15 +432,25 @@ class ReferenceDriver:
             self._rollback(undo)
             return _failed("snapshot revert", err)
         record.current = snapshot.name
+        if plan.records is not None:
+            record.snapshots = dict(plan.records)
+        if plan.ticks:
+            self.clock += 1
+        leftovers = []
         try:
             self._drop_keep_tags(plan)
         except BackendError as err:  # the revert is done: the temporary tags are named
             keep = self._keep_tag(plan)
-            return attrs.evolve(
-                Result.ok(),
-                message=f"reverted; leftovers: tag {keep} in "
-                f"{', '.join(sorted(set(record.active.values())))} ({err})",
+            leftovers.append(
+                f"tag {keep} in {', '.join(sorted(set(record.active.values())))} ({err})"
             )
+        for path in plan.removed:  # the overlays the domain left (by-second reverts)
+            try:
+                self._remove_file(path)
+            except BackendError as err:
+                leftovers.append(f"overlay {path} ({err})")
+        if leftovers:
+            return attrs.evolve(Result.ok(), message=f"reverted; leftovers: {', '.join(leftovers)}")
         return Result.ok()
 
     def _load_state(self, record: _DomainRecord, plan: RevertPlan, undo: _Undo) -> None:

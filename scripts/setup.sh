@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Set up snaporacle on Debian 12 as root: system packages, the libvirt-qemu user, and a virtual
-# environment in .venv with snaporacle (editable), its test tools and libvirt-python.
+# Set up snaporacle on Debian 12 as root: system packages (mmdebstrap for scripts/with-debian.sh),
+# the libvirt-qemu user, and a virtual environment in .venv with snaporacle (editable), its test
+# tools and libvirt-python.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(python3 python3-venv python3-dev gcc pkg-config libvirt-dev libvirt-daemon
           libvirt-daemon-driver-qemu qemu-utils qemu-system-x86
-          chromium)
+          chromium  # the report's browser test
+          mmdebstrap)  # scripts/with-debian.sh builds other Debian releases' roots
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -43,7 +43,7 @@ from .model.modes import (
     Outcome,
     SnapshotState,
 )
-from .model.observation import Aspect, DomainObservation, Observation
+from .model.observation import Aspect, DomainObservation, Observation, canonical_image_path
 from .model.ops import (
     CreateSnapshot,
     DefineDomain,
@@ -187,7 +187,9 @@ def read_modes(xml: str, source: str) -> tuple[MemoryMode, set[DiskMode], Snapsh
     """
     root = read_document(xml, source)
     try:
-        memory = MemoryMode(root.find("memory").get("snapshot"))  # type: ignore[union-attr]
+        element = root.find("memory")
+        # libvirt 11.3 writes no <memory> for a snapshot that saved none (offline external)
+        memory = MemoryMode(element.get("snapshot")) if element is not None else MemoryMode.NO
         disks = {DiskMode(disk.get("snapshot")) for disk in root.iterfind("disks/disk")}
         state = SnapshotState(root.findtext("state"))
     except (AttributeError, ValueError) as err:
@@ -260,10 +262,12 @@ def _capabilities(sweep: _Sweep) -> ProfileCapabilities:
     The internal one is taken of the shut-off domain (``qemu-img``: reverting a running domain
     may restart QEMU, seconds). The external one is a full checkpoint of the running domain
     (memory and disks external): a disk-only snapshot of a running domain has the
-    ``disk-snapshot`` state, which libvirt never reverts to, and deleting an external snapshot
-    of a shut-off domain starts a QEMU process to commit it.
+    ``disk-snapshot`` state (measured last, :func:`_reverts_disk_only`), and deleting an
+    external snapshot of a shut-off domain starts a QEMU process to commit it. The name of the
+    overlay the external revert put the disk on tells ``revert_overlay``.
     """
     found: dict[str, bool] = {}
+    overlay = "numbered"
     for kind, domain, memory in (
         ("internal", _OFFLINE, Column.OMIT),
         ("external", _ONLINE, Column.EXTERNAL),
@@ -273,11 +277,39 @@ def _capabilities(sweep: _Sweep) -> ProfileCapabilities:
         ok = sweep.adapter.apply(CreateSnapshot(domain, xml)).outcome is Outcome.ACCEPTED
         revert = ok and sweep.adapter.apply(RevertSnapshot(domain, snapshot)).outcome
         found[f"revert_{kind}"] = revert is Outcome.ACCEPTED
+        if kind == "external" and revert is Outcome.ACCEPTED:
+            overlay = _revert_overlay_naming(sweep)
         delete = ok and sweep.adapter.apply(DeleteSnapshot(domain, snapshot)).outcome
         found[f"delete_{kind}"] = delete is Outcome.ACCEPTED
         if ok and not found[f"delete_{kind}"]:
             sweep.forget(domain, snapshot)
-    return ProfileCapabilities(**found)
+    found["revert_disk_only"] = _reverts_disk_only(sweep)
+    return ProfileCapabilities(**found, revert_overlay=overlay)
+
+
+def _revert_overlay_naming(sweep: _Sweep) -> str:
+    """``by-second`` when the running domain's disk now sits on an overlay named by the second
+    (libvirt 11.3), else ``numbered`` (also when the adapter cannot see images)."""
+    observation = sweep.observe()
+    if observation is None:
+        return "numbered"
+    for disk in _domain(observation, _ONLINE).disks:
+        if disk.chain and canonical_image_path(disk.chain[0].path) != disk.chain[0].path:
+            return "by-second"
+    return "numbered"
+
+
+def _reverts_disk_only(sweep: _Sweep) -> bool:
+    """Whether a running domain's DISK_ONLY snapshot (state ``disk-snapshot``) can be reverted
+    to. Measured last: a revert that is performed shuts the domain off."""
+    snapshot = "caps-disk-only"
+    xml = _request(sweep.root, snapshot, Column.OMIT, {})
+    created = sweep.adapter.apply(CreateSnapshot(_ONLINE, xml, CreateFlag.DISK_ONLY))
+    if created.outcome is not Outcome.ACCEPTED:
+        return False
+    reverted = sweep.adapter.apply(RevertSnapshot(_ONLINE, snapshot)).outcome is Outcome.ACCEPTED
+    sweep.forget(_ONLINE, snapshot)
+    return reverted
 
 
 def record_profile(
@@ -331,7 +363,8 @@ def record_profile(
     )
     provenance["capabilities"] = (
         "revert and delete of a shut-off domain's internal snapshot and of a running domain's "
-        "external checkpoint (memory and disks external)"
+        "external checkpoint (memory and disks external); revert to a running domain's DISK_ONLY "
+        "snapshot (revert_disk_only)"
     )
     return Profile(
         name=name,

@@ -297,6 +297,8 @@ def _libvirt(cell: Cell) -> tuple[object, ...]:
         default, state = "external", "running"
     elif online and memory == "no":
         return ("unsupported", OPERATION, "internal snapshot of a running VM must include")
+    elif not online and disk == "external":  # no DISK_ONLY: accepted since 9.9 (measured, 11.3)
+        default, memory, state = "external", "no", "shutoff"
     else:
         default = "internal"
         memory, state = ("internal", "running") if online else ("no", "shutoff")

@@ -17,9 +17,12 @@ taken relative to it. Errors become :class:`Result` values classified by
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -61,7 +64,14 @@ from ..protocol import Capabilities
 from ..qemu.images import QemuImageTool
 from . import guest_memory
 from ._shared_read import read_shared
-from .domxml import LiveDisk, domain_xml, live_disks, relative, snapshot_observation
+from .domxml import (
+    LiveDisk,
+    domain_xml,
+    is_external,
+    live_disks,
+    relative,
+    snapshot_observation,
+)
 from .runtime import (
     TEST_NODE_XML,
     embed_root,
@@ -129,6 +139,10 @@ class LibvirtAdapter:
                     )
                 _embed_users.add(self._embed)
         self._domains: set[str] = set()
+        #: wait for a new second before reverting to an external snapshot when one ran in this
+        #: second already (see :meth:`_await_new_second`); False shows libvirt's collision
+        self.avoid_same_second_reverts = True
+        self._last_external_revert = 0.0
         self._conn: Any = None
         try:
             self._connect()
@@ -160,12 +174,23 @@ class LibvirtAdapter:
         else:
             self._conn = open_connection(self.uri)
 
+    def measured_name(self) -> str:
+        """The name of a profile measured here: driver and libvirt version, as
+        ``libvirt-11.3-qemu-embed`` (``-test`` for the test driver, ``-qemu`` for another QEMU
+        URI, else the driver's name in lower case)."""
+        version = self._connection().getLibVersion()
+        if self._driver == "TEST":
+            kind = "test"
+        elif self._driver == "QEMU":
+            kind = "qemu-embed" if self.uri.startswith("qemu:///embed") else "qemu"
+        else:
+            kind = self._driver.lower()
+        return f"libvirt-{version // 1_000_000}.{version // 1000 % 1000}-{kind}"
+
     def _capabilities(self, profile: str | None) -> Capabilities:
         aspects = ALL_ASPECTS if self._images else ALL_ASPECTS - _NO_IMAGES
         ops = frozenset(OP_TYPES) if self._images else frozenset(OP_TYPES) - {WriteData.kind}
-        version = self._conn.getLibVersion()
-        kind = "test" if self._driver == "TEST" else "qemu-embed"
-        claimed = f"libvirt-{version // 1_000_000}.{version // 1000 % 1000}-{kind}"
+        claimed = self.measured_name()
         if profile is None:
             profile = claimed if claimed in profile_names() else "libvirt-current"
         if self._ram_dir is None:  # guest RAM is observed only where its file can be reached
@@ -284,6 +309,8 @@ class LibvirtAdapter:
         if disk is None:
             return Result(Outcome.INVALID, None, None, f"domain {op.domain} has no disk {op.disk}")
         if dom.isActive():
+            if dom.state()[0] == self._libvirt.VIR_DOMAIN_PAUSED:
+                self._activate_block_nodes(dom)
             self._hmp_io(dom, disk, f"write -P {op.pattern} {op.block * BLOCK_SIZE} {BLOCK_SIZE}")
         else:
             self._tool.write(disk.source, disk.format, op.block, op.pattern)
@@ -306,8 +333,22 @@ class LibvirtAdapter:
 
     def _revert(self, op: RevertSnapshot) -> Result:
         dom = self._dom(op)
-        dom.revertToSnapshot(dom.snapshotLookupByName(op.name), int(op.flags))
+        snapshot = dom.snapshotLookupByName(op.name)
+        external = is_external(snapshot.getXMLDesc())
+        if external and self.avoid_same_second_reverts:
+            self._await_new_second()
+        dom.revertToSnapshot(snapshot, int(op.flags))
+        if external:
+            self._last_external_revert = time.time()
         return Result.ok()
+
+    def _await_new_second(self) -> None:
+        """Sleep into the next second when an external revert already ran in this one: libvirt
+        11.3 names a revert's overlays by the second, and a second revert within it fails
+        (finding ``libvirt-11.3-revert-overlay-same-second-collision``)."""
+        now = time.time()
+        if int(now) == int(self._last_external_revert):
+            time.sleep(math.floor(now) + 1 - now + 0.01)
 
     def _delete(self, op: DeleteSnapshot) -> Result:
         self._snap(op).delete(int(op.flags))
@@ -322,6 +363,22 @@ class LibvirtAdapter:
     def _disks(self, dom: Any) -> tuple[LiveDisk, ...]:
         flags = 0 if dom.isActive() else self._libvirt.VIR_DOMAIN_XML_INACTIVE
         return live_disks(dom.XMLDesc(flags))
+
+    def _activate_block_nodes(self, dom: Any) -> None:
+        """Activate a paused domain's block nodes before the adapter writes guest data.
+
+        QEMU 10 leaves them inactive after an incoming migration until the guest runs (a revert
+        to a checkpoint with PAUSED), and HMP ``qemu-io`` writing to an inactive node aborts QEMU
+        (``bdrv_co_write_req_prepare: Assertion `!(bs->open_flags & BDRV_O_INACTIVE)'``). QMP
+        ``blockdev-set-active`` (QEMU 10.0) activates them; older QEMU has no such command and
+        activates the images itself."""
+        qemu = qemu_module()
+        command = json.dumps({"execute": "blockdev-set-active", "arguments": {"active": True}})
+        try:
+            qemu.qemuMonitorCommand(dom, command, 0)
+        except self._libvirt.libvirtError as err:
+            if "CommandNotFound" not in str(err) and "has not been found" not in str(err):
+                raise
 
     def _hmp_io(self, dom: Any, disk: LiveDisk, command: str) -> None:
         """HMP ``qemu-io`` on the guest's own device (its output goes to QEMU's log, not here)."""

@@ -110,3 +110,12 @@ def snapshot_observation(name: str, xml: str, root: str) -> SnapshotObservation:
             (disk.get("name", ""), disk.get("snapshot", "")) for disk in doc.iterfind("disks/disk")
         ),
     )
+
+
+def is_external(xml: str) -> bool:
+    """Whether a snapshot's XML saves memory or a disk externally."""
+    doc = etree.fromstring(xml.encode(), _PARSER)
+    memory = doc.find("memory")
+    if memory is not None and memory.get("snapshot") == "external":
+        return True
+    return any(disk.get("snapshot") == "external" for disk in doc.iterfind("disks/disk"))

@@ -7,11 +7,14 @@ import datetime
 import sys
 from pathlib import Path
 
+import attrs
+
 from ..adapters.registry import load_adapter
 from ..errors import ProfileError
 from ..model.profile import (
     Accepted,
     Profile,
+    ProfileCapabilities,
     Verdict,
     differing_cells,
     format_profile,
@@ -36,12 +39,21 @@ profiles disagree, side by side; it exits 1 when they differ, 0 when they agree.
 """
 
 
+def recording_name(adapter: object) -> str:
+    """The default name of a recording: the driver and version the adapter measures
+    (``measured_name()``, e.g. ``libvirt-11.3-qemu-embed``), else the profile it claims."""
+    measured = getattr(adapter, "measured_name", None)
+    if callable(measured):
+        return str(measured())
+    return str(adapter.capabilities.profile)  # type: ignore[attr-defined]
+
+
 def _run_record(args: argparse.Namespace) -> int:
     adapter = load_adapter(args.adapter, uri=args.uri, workdir=args.workdir)
     try:
         profile = record_profile(
             adapter,
-            name=args.name or adapter.capabilities.profile,
+            name=args.name or recording_name(adapter),
             date=args.date or datetime.date.today().isoformat(),
             description=args.description,
             reference=load_profile(args.reference) if args.reference else None,
@@ -87,7 +99,7 @@ def differences(a: Profile, b: Profile, reasons: bool = False) -> list[tuple[str
         left_rule, right_rule = getattr(a, rule), getattr(b, rule)
         if not same_verdict(left_rule, right_rule, reasons):
             rows.append((f"rules.{rule}", describe(left_rule), describe(right_rule)))
-    for field in ("revert_internal", "revert_external", "delete_internal", "delete_external"):
+    for field in (f.name for f in attrs.fields(ProfileCapabilities)):
         left_cap, right_cap = getattr(a.capabilities, field), getattr(b.capabilities, field)
         if left_cap != right_cap:
             rows.append((f"capabilities.{field}", str(left_cap), str(right_cap)))
@@ -134,8 +146,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         "temporary one)")
     record.add_argument("--out", required=True, metavar="FILE",
                         help="where to write the profile ('-' = stdout)")
-    record.add_argument("--name", help="the profile's name (default: the profile the adapter "
-                        "claims, e.g. libvirt-9.0-qemu-embed)")
+    record.add_argument("--name", help="the profile's name (default: the driver and version "
+                        "measured, e.g. libvirt-11.3-qemu-embed)")
     record.add_argument("--description", help="the profile's description")
     record.add_argument("--date", help="the date recorded in the provenance (default: today)")
     record.add_argument("--reference", default="plan-1.0.1", metavar="PROFILE",
