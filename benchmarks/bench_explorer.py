@@ -11,7 +11,12 @@ seeds.
     python benchmarks/bench_explorer.py --workers 1 2
 
 With ``--adapter NAME`` (and ``--uri``) it measures the explorer's steps per second on that
-adapter against ``fake`` with the same examples, steps and seed, instead.
+adapter against ``fake`` with the same examples, steps and seed, instead. With ``--memory`` as
+well, it measures what observing guest RAM costs on that adapter: the explorer with RAM observed
+and ``write_memory`` drawn, against the same adapter with the ``guest_memory`` aspect and the op
+left out, same examples, steps and seeds:
+
+    python benchmarks/bench_explorer.py --adapter qemu --memory --examples 10 --steps 10
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import argparse
 import statistics
 import time
 
+import attrs
 import hypothesis
 from hypothesis import HealthCheck
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
@@ -28,7 +34,8 @@ from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.adapters.registry import load_adapter
 from snaporacle.draws import choices
 from snaporacle.explorer import explore
-from snaporacle.model.ops import Op, Result
+from snaporacle.model.observation import Aspect
+from snaporacle.model.ops import Op, Result, WriteMemory
 from snaporacle.model.profile import ALL_CELLS, Cell
 from snaporacle.parallel import Job, explore_parallel
 from snaporacle.profiles import load_profile
@@ -176,6 +183,33 @@ def compare_workers(counts: tuple[int, ...]) -> None:
         print(f"{name}: " + ", ".join(f"{w} workers {r / base:.2f}x" for w, r in rates.items()))
 
 
+def compare_memory(name: str, uri: str | None, examples: int, steps: int, repeat: int) -> None:
+    """Explorer steps/s on ``name`` with guest RAM observed, against without, seed by seed."""
+    adapter = load_adapter(name, uri=uri)
+    profile = load_profile(adapter.capabilities.profile)
+    full = adapter.capabilities
+    without = attrs.evolve(
+        full, aspects=full.aspects - {Aspect.GUEST_MEMORY}, ops=full.ops - {WriteMemory.kind}
+    )
+    ratios = []
+    try:
+        for seed in range(1, repeat + 1):
+            rates = []
+            for caps in (full, without):
+                adapter.capabilities = caps
+                result = explore(adapter, profile, examples, steps, seed=seed, sweep=False)
+                rates.append(result.coverage.steps / result.seconds)
+                if result.divergences:
+                    print(f"divergence: {result.divergences[0]}")
+            ratios.append(rates[0] / rates[1])
+            print(f"seed {seed}: with RAM observed {rates[0]:.1f} steps/s, without "
+                  f"{rates[1]:.1f} steps/s, ratio {rates[0] / rates[1]:.2f}x")
+    finally:
+        adapter.close()
+    print(f"median ratio with/without guest RAM on {name}: {statistics.median(ratios):.2f}x "
+          "(target > 0.5x)")
+
+
 def main() -> None:
     """Print both rates, their ratio, and the time to cover the 64 cells."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -186,10 +220,14 @@ def main() -> None:
     parser.add_argument("--uri")
     parser.add_argument("--workers", type=int, nargs="+",
                         help="measure these worker counts on fake, qemu and qemu:///embed instead")
+    parser.add_argument("--memory", action="store_true",
+                        help="with --adapter: the cost of observing guest RAM on it")
     args = parser.parse_args()
     profile = load_profile("libvirt-current")
     if args.workers:
         compare_workers(tuple(args.workers))
+    elif args.adapter and args.memory:
+        compare_memory(args.adapter, args.uri, args.examples, args.steps, args.repeat)
         return
     if args.adapter:
         compare_adapter(args.adapter, args.uri, args.examples, args.steps)

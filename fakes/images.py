@@ -49,6 +49,7 @@ class Snapshot:
     tag: str
     blocks: dict[int, int]
     vmstate: bool = False
+    ram: dict[int, int] = attrs.Factory(dict)
 
 
 @attrs.define(eq=False)
@@ -70,18 +71,21 @@ class Image:
                     return snap
         return next((s for s in self.snapshots if s.tag == tag), None)
 
-    def add_snapshot(self, tag: str, vmstate: bool) -> None:
-        """Save the current own data under ``tag`` with the next id."""
+    def add_snapshot(self, tag: str, vmstate: bool, ram: dict[int, int] | None = None) -> None:
+        """Save the current own data under ``tag`` with the next id (and the guest RAM with
+        the VM state)."""
         next_id = max((s.id for s in self.snapshots), default=0) + 1
-        self.snapshots.append(Snapshot(next_id, tag, dict(self.blocks), vmstate))
+        self.snapshots.append(Snapshot(next_id, tag, dict(self.blocks), vmstate, dict(ram or {})))
 
 
 @attrs.define(eq=False)
 class MemoryState:
-    """A memory state file: the devices the VM ran with; ``complete`` false if cut short."""
+    """A memory state file: the devices the VM ran with and its guest RAM; ``complete`` false
+    if cut short."""
 
     targets: tuple[str, ...]
     complete: bool = True
+    ram: dict[int, int] = attrs.Factory(dict)
 
 
 class Holder(Protocol):

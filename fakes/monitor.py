@@ -15,6 +15,9 @@ measured on QEMU 7.2 (HMP through QMP) and matched here:
 - ``transaction`` of blockdev-snapshot-sync creates each overlay in order; if one action fails,
   no disk switches, but the overlay files already created stay, as in QEMU.
 - ``launch(incoming=file)`` needs a complete memory file written with the same disk targets.
+- Guest RAM (:mod:`snaporacle.model.memory`) starts zeroed; ``savevm`` keeps it with the VM state,
+  ``loadvm`` and ``launch(incoming=file)`` bring back what was saved, ``migrate_to_file`` writes
+  it into the memory file.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import BackendError
+from ..model.memory import write_problem
 from ..reference.backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction, check_tag
 from .faults import FaultPlan, Injector
 from .images import FakeImageTool, Image, MemoryState, read_layers
@@ -42,6 +46,7 @@ class FakeMonitor:
         self._disks = disks
         self._status = status
         self._faults = injector
+        self.ram: dict[int, int] = {}
 
     @property
     def alive(self) -> bool:
@@ -112,7 +117,7 @@ class FakeMonitor:
             old = image.find(tag, by_id=False)
             if old is not None:
                 image.snapshots.remove(old)
-            image.add_snapshot(tag, vmstate=index == 0)
+            image.add_snapshot(tag, vmstate=index == 0, ram=self.ram if index == 0 else None)
         faults.after(when, "savevm", tag)
 
     def loadvm(self, tag: str) -> None:
@@ -131,6 +136,8 @@ class FakeMonitor:
             )
         for layers, snap in zip(self._disks.values(), snaps, strict=True):
             layers[0][1].blocks = dict(snap.blocks)
+        if snaps:
+            self.ram = dict(snaps[0].ram)
         faults.after(when, "loadvm", tag)
 
     def delvm(self, tag: str) -> None:
@@ -160,7 +167,7 @@ class FakeMonitor:
         if when is not None:
             self._images.table[path] = MemoryState(targets, complete=False)
         else:
-            self._images.table[path] = MemoryState(targets)
+            self._images.table[path] = MemoryState(targets, ram=dict(self.ram))
             self._status = "postmigrate"
         faults.after(when, "migrate_to_file", path)
 
@@ -239,6 +246,24 @@ class FakeMonitor:
         faults.after(when, "read", target)
         return data
 
+    def write_memory(self, block: int, pattern: int) -> None:
+        """A host write of one guest RAM block (through the shared RAM file)."""
+        faults = self._start("write_memory", str(block), str(pattern))
+        when = faults.before("write_memory", self.name)
+        problem = write_problem(block, pattern)
+        if problem is not None:
+            raise BackendError(f"write_memory: {problem}")
+        self.ram[block] = pattern
+        faults.after(when, "write_memory", self.name)
+
+    def read_memory(self, blocks: Sequence[int]) -> dict[int, int]:
+        """The pattern of each of ``blocks`` of guest RAM."""
+        faults = self._start("read_memory", *map(str, blocks))
+        when = faults.before("read_memory", self.name)
+        found = {block: self.ram.get(block, 0) for block in blocks}
+        faults.after(when, "read_memory", self.name)
+        return found
+
     def quit(self) -> None:
         """End the fake QEMU; its images are released. Quitting twice is harmless."""
         self.calls.append(Call("quit"))
@@ -299,13 +324,15 @@ class FakeLauncher:
                         "another running domain uses the image"
                     )
             chains[disk.target] = layers
+        ram: dict[int, int] = {}
         if incoming is not None:
-            self._restore(incoming, tuple(chains))
+            ram = self._restore(incoming, tuple(chains))
         self._faults.after(when, "launch", name)
         monitor = FakeMonitor(
             name, self.images, chains, "paused" if paused else "running",
             Injector(self._plan, "monitor"),
         )
+        monitor.ram = ram
         self.images.holders.append(monitor)
         self.monitors.append(monitor)
         return monitor
@@ -316,7 +343,7 @@ class FakeLauncher:
             monitor.quit()
         self.monitors.clear()
 
-    def _restore(self, incoming: str, targets: tuple[str, ...]) -> None:
+    def _restore(self, incoming: str, targets: tuple[str, ...]) -> dict[int, int]:
         state = self.images.table.get(incoming)
         if state is None:
             raise BackendError(f"launch: cannot read {incoming}: No such file or directory")
@@ -329,3 +356,4 @@ class FakeLauncher:
                 f"launch: load of migration from {incoming} failed: it was saved with disks "
                 f"{', '.join(state.targets)}, not {', '.join(targets)}"
             )
+        return dict(state.ram)

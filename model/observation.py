@@ -25,6 +25,7 @@ class Aspect(enum.Enum):
     INTERNAL_TAGS = "internal_tags"
     GUEST_DATA = "guest_data"
     MEMORY_FILES = "memory_files"
+    GUEST_MEMORY = "guest_memory"
 
 
 ALL_ASPECTS = frozenset(Aspect)
@@ -65,13 +66,18 @@ class SnapshotObservation:
 
 @attrs.frozen
 class DomainObservation:
-    """A domain: state, current snapshot, snapshots (sorted by name) and disks."""
+    """A domain: state, current snapshot, snapshots (sorted by name) and disks.
+
+    ``memory`` is the pattern of each guest RAM block (:mod:`snaporacle.model.memory`) of a
+    running or paused domain, ``None`` when it is shut off (or its RAM is not observed).
+    """
 
     name: str
     state: str
     current: str | None
     snapshots: tuple[SnapshotObservation, ...]
     disks: tuple[DiskObservation, ...]
+    memory: tuple[int, ...] | None = None
 
 
 @attrs.frozen
@@ -113,6 +119,8 @@ def _domain_view(domain: DomainObservation, aspects: frozenset[Aspect]) -> dict[
             entry["data"] = list(disk.data)
         disks.append(entry)
     view["disks"] = disks
+    if Aspect.GUEST_MEMORY in aspects:
+        view["memory"] = None if domain.memory is None else list(domain.memory)
     return view
 
 

@@ -69,6 +69,16 @@ class WriteData:
 
 
 @attrs.frozen
+class WriteMemory:
+    """Write one block of a running or paused domain's RAM, filled with ``pattern`` (1..255)."""
+
+    domain: str
+    block: int
+    pattern: int
+    kind = "write_memory"
+
+
+@attrs.frozen
 class CreateSnapshot:
     """``virDomainSnapshotCreateXML(xml, flags)``."""
 
@@ -130,6 +140,7 @@ Op = (
     | ResumeDomain
     | DestroyDomain
     | WriteData
+    | WriteMemory
     | CreateSnapshot
     | RevertSnapshot
     | DeleteSnapshot
@@ -147,6 +158,7 @@ OP_TYPES: dict[str, type[Any]] = {
         ResumeDomain,
         DestroyDomain,
         WriteData,
+        WriteMemory,
         CreateSnapshot,
         RevertSnapshot,
         DeleteSnapshot,

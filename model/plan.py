@@ -93,6 +93,15 @@ class WritePlan:
 
 
 @attrs.frozen
+class WriteMemoryPlan:
+    """Write one block of a running or paused domain's RAM with a pattern."""
+
+    domain: str
+    block: int
+    pattern: int
+
+
+@attrs.frozen
 class AnswerPlan:
     """A query answered from the records: list, current, dumpxml."""
 
@@ -197,6 +206,7 @@ Plan = (
     DefinePlan
     | LifecyclePlan
     | WritePlan
+    | WriteMemoryPlan
     | AnswerPlan
     | TakePlan
     | RedefinePlan

@@ -32,6 +32,7 @@ from .definition import SnapshotDisk as DiskRequest
 from .errors import SnapshotXMLError
 from .flags import check_create_flags, check_delete_flags, check_live, check_revert_flags
 from .geometry import DISK_BLOCKS
+from .memory import write_problem
 from .modes import (
     CreateFlag,
     DeleteFlag,
@@ -58,6 +59,7 @@ from .ops import (
     RevertSnapshot,
     StartDomain,
     WriteData,
+    WriteMemory,
 )
 from .plan import (
     AnswerPlan,
@@ -73,6 +75,7 @@ from .plan import (
     RevertPlan,
     TakePlan,
     View,
+    WriteMemoryPlan,
     WritePlan,
 )
 from .profile import Accepted, Cell, Profile, Rejected
@@ -124,6 +127,8 @@ def prepare(view: View, op: Op, profile: Profile) -> Plan | Refusal:
             return _prepare_lifecycle(domain, op)
         case WriteData():
             return _prepare_write(domain, op)
+        case WriteMemory():
+            return _prepare_write_memory(domain, op)
         case ListSnapshots():
             return AnswerPlan(tuple(sorted(domain.snapshots)))
         case CurrentSnapshot():
@@ -151,6 +156,15 @@ def prepare(view: View, op: Op, profile: Profile) -> Plan | Refusal:
 
 
 # --- domains ------------------------------------------------------------------------------
+
+
+def _prepare_write_memory(domain: Domain, op: WriteMemory) -> WriteMemoryPlan | Refusal:
+    problem = write_problem(op.block, op.pattern)
+    if problem is not None:
+        return _refuse("range", Outcome.INVALID, "VIR_ERR_INVALID_ARG", problem)
+    if not domain.state.active:
+        return _refuse("state", Outcome.INVALID, _INVALID_OP, "domain is not running")
+    return WriteMemoryPlan(domain.spec.name, op.block, op.pattern)
 
 
 def _prepare_define(view: View, op: DefineDomain) -> DefinePlan | Refusal:

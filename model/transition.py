@@ -22,6 +22,7 @@ from typing import assert_never
 
 import attrs
 
+from .memory import restored_ram
 from .modes import DiskMode, DomainState, MemoryMode
 from .ops import Op, Result
 from .plan import (
@@ -35,6 +36,7 @@ from .plan import (
     RevertPlan,
     TakePlan,
     WorldView,
+    WriteMemoryPlan,
     WritePlan,
 )
 from .prepare import forget, prepare
@@ -80,7 +82,14 @@ def carry_out(world: World, plan: Plan) -> tuple[World, Result]:
             return world.with_domain(domain), Result.ok()
         case LifecyclePlan():
             domain = world.domains[plan.domain]
-            return world.with_domain(attrs.evolve(domain, state=plan.after)), Result.ok()
+            # a start cold-boots with zeroed RAM, destroy loses it; pause and resume keep it
+            ram = domain.ram if plan.before.active and plan.after.active else {}
+            domain = attrs.evolve(domain, state=plan.after, ram=ram)
+            return world.with_domain(domain), Result.ok()
+        case WriteMemoryPlan():
+            domain = world.domains[plan.domain]
+            domain = attrs.evolve(domain, ram={**domain.ram, plan.block: plan.pattern})
+            return world.with_domain(domain), Result.ok()
         case WritePlan():
             image = world.image(plan.path)
             blocks = {**image.blocks, plan.block: plan.pattern}
@@ -106,7 +115,7 @@ def carry_out(world: World, plan: Plan) -> tuple[World, Result]:
 def _take(world: World, plan: TakePlan) -> World:
     domain = world.domains[plan.domain]
     if plan.memory_file is not None:
-        saved = MemoryImage(domain.spec.name, tuple(sorted(domain.active.items())))
+        saved = MemoryImage(domain.spec.name, tuple(sorted(domain.active.items())), domain.ram)
         world = world.with_file(plan.memory_file, saved)
     vmstate = plan.verdict.memory is MemoryMode.INTERNAL
     active = dict(domain.active)
@@ -114,7 +123,7 @@ def _take(world: World, plan: TakePlan) -> World:
         path = active[disk.target]
         if disk.mode is DiskMode.INTERNAL:
             image = world.image(path)
-            tag = Tag(blocks=dict(image.blocks), vmstate=vmstate)
+            tag = Tag(blocks=dict(image.blocks), vmstate=vmstate, ram=domain.ram if vmstate else {})
             world = world.with_file(path, image.with_tag(plan.name, tag, replace=vmstate))
         elif disk.mode is DiskMode.EXTERNAL and disk.overlay is not None:
             if disk.overlay not in world.files:
@@ -126,12 +135,16 @@ def _take(world: World, plan: TakePlan) -> World:
     if plan.record is not None:
         snapshots[plan.name] = plan.record
         current = plan.name
-    domain = attrs.evolve(domain, state=state, active=active, snapshots=snapshots, current=current)
+    domain = attrs.evolve(
+        domain, state=state, active=active, snapshots=snapshots, current=current,
+        ram=domain.ram if state.active else {},
+    )
     return attrs.evolve(world.with_domain(domain), clock=world.clock + 1)
 
 
 def _revert(world: World, plan: RevertPlan) -> World:
     domain = world.domains[plan.domain]
+    ram = restored_ram(world, plan.snapshot, plan.images) if plan.target.active else {}
     active = dict(plan.images)
     for _target, path in plan.internal:
         image = world.image(path)
@@ -145,7 +158,8 @@ def _revert(world: World, plan: RevertPlan) -> World:
         world = world.with_file(path, None)
     snapshots = plan.records if plan.records is not None else domain.snapshots
     domain = attrs.evolve(
-        domain, state=plan.target, active=active, current=plan.snapshot.name, snapshots=snapshots
+        domain, state=plan.target, active=active, current=plan.snapshot.name, ram=ram,
+        snapshots=snapshots,
     )
     world = world.with_domain(domain)
     return attrs.evolve(world, clock=world.clock + 1) if plan.ticks else world

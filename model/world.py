@@ -19,6 +19,7 @@ import attrs
 
 from .definition import DomainSpec
 from .geometry import DISK_BLOCKS
+from .memory import memory_view
 from .modes import DiskMode, DomainState, MemoryMode, SnapshotState
 from .observation import (
     DiskObservation,
@@ -37,6 +38,7 @@ class Tag:
 
     blocks: Blocks
     vmstate: bool = False
+    ram: Blocks = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -68,10 +70,11 @@ class Image:
 
 @attrs.frozen
 class MemoryImage:
-    """A file holding a VM's saved state, and the guest data of the disks it ran on."""
+    """A file holding a VM's saved state: the disks it ran on and its guest RAM."""
 
     domain: str
     disks: tuple[tuple[str, str], ...]
+    ram: Blocks = attrs.field(factory=dict)
 
 
 @attrs.frozen
@@ -117,13 +120,14 @@ class Snapshot:
 
 @attrs.frozen
 class Domain:
-    """A defined domain."""
+    """A defined domain; ``ram`` is the guest memory of a running or paused one."""
 
     spec: DomainSpec
     state: DomainState
     active: Mapping[str, str]
     snapshots: Mapping[str, Snapshot] = attrs.field(factory=dict)
     current: str | None = None
+    ram: Blocks = attrs.field(factory=dict)
 
     def children(self, name: str | None) -> list[str]:
         """The names of the snapshots whose parent is ``name``, sorted."""
@@ -240,6 +244,7 @@ def observe(world: World) -> Observation:
                 current=domain.current,
                 snapshots=snapshots,
                 disks=tuple(disks),
+                memory=memory_view(domain.ram) if domain.state.active else None,
             )
         )
     memory_files = tuple(

@@ -197,6 +197,14 @@ class Monitor(Protocol):
         """The pattern of every block on the running disk."""
         ...
 
+    def write_memory(self, block: int, pattern: int) -> None:
+        """Fill one guest RAM block (:mod:`snaporacle.model.memory`) with ``pattern``."""
+
+    def read_memory(self, blocks: Sequence[int]) -> dict[int, int]:
+        """The pattern of each of ``blocks`` of guest RAM (``MIXED`` for a block not all one
+        byte)."""
+        ...
+
     def quit(self) -> None:
         """End the QEMU process."""
 

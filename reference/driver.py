@@ -23,6 +23,7 @@ import attrs
 
 from ..errors import BackendError
 from ..model.definition import DomainSpec
+from ..model.memory import blocks_to_read, memory_view
 from ..model.modes import DiskMode, DomainState, Mechanism, MemoryMode, Outcome
 from ..model.observation import DiskObservation, DomainObservation, ImageObservation, Observation
 from ..model.ops import DefineDomain, Op, Result
@@ -37,6 +38,7 @@ from ..model.plan import (
     Refusal,
     RevertPlan,
     TakePlan,
+    WriteMemoryPlan,
     WritePlan,
 )
 from ..model.prepare import forget, prepare
@@ -75,6 +77,7 @@ class _DomainRecord:
     snapshots: dict[str, Snapshot] = attrs.field(factory=dict)
     current: str | None = None
     monitor: Monitor | None = None
+    ram_written: set[int] = attrs.field(factory=set)
 
 
 def _failed(what: str, err: BackendError) -> Result:
@@ -219,6 +222,12 @@ class ReferenceDriver:
                 else:
                     self.images.write(plan.path, self.format_of(plan.path), plan.block,
                                       plan.pattern)
+                return Result.ok()
+            case WriteMemoryPlan():
+                record = self.domains[plan.domain]
+                assert record.monitor is not None  # prepare checked the domain runs
+                record.ram_written.add(plan.block)
+                record.monitor.write_memory(plan.block, plan.pattern)
                 return Result.ok()
             case AnswerPlan():
                 return Result.ok(plan.value)
@@ -585,10 +594,17 @@ class ReferenceDriver:
                     current=record.current,
                     snapshots=snapshots,
                     disks=tuple(disks),
+                    memory=self._read_memory(record),
                 )
             )
         memory = tuple(sorted(rel(p) for p in self.memory_files if self.images.exists(p)))
         return Observation(domains=tuple(domains), memory_files=memory)
+
+    def _read_memory(self, record: _DomainRecord) -> tuple[int, ...] | None:
+        """The guest RAM of a running domain: the blocks written so far and one canary."""
+        if record.monitor is None:
+            return None
+        return memory_view(record.monitor.read_memory(blocks_to_read(record.ram_written)))
 
     def close(self) -> None:
         """Stop every running domain."""

@@ -77,6 +77,7 @@ from .model.ops import (
     RevertSnapshot,
     StartDomain,
     WriteData,
+    WriteMemory,
 )
 from .model.profile import ALL_CELLS, Cell, Profile
 from .model.world import Domain
@@ -390,6 +391,18 @@ class SnapshotMachine(RuleBasedStateMachine):
         disk = picks.of(spec.disks)
         self.do(WriteData(spec.name, disk.target, picks.next() % 4, 1 + picks.next() % 255))
 
+    @precondition(lambda machine: "write_memory" in machine.s.draws.ops)
+    @rule(c=choices(4))
+    def write_memory(self, c: tuple[int, ...]) -> None:
+        """Write one block (of the first four) of a domain's guest RAM; a shut-off domain is
+        started first (running or paused), as RAM needs a running VM."""
+        picks = self.picks(c)
+        spec = self.pick(picks)
+        paused = picks.of(_BOOLS)
+        if not self.state(spec).active and self.s.draws.can_start:
+            self.do(StartDomain(spec.name, paused=paused), scene=True)
+        self.do(WriteMemory(spec.name, picks.next() % 4, 1 + picks.next() % 255))
+
     @precondition(lambda machine: "create" in machine.s.draws.ops)
     @rule(c=choices(9))
     def create(self, c: tuple[int, ...]) -> None:
@@ -413,7 +426,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         if len(targets) > 1 and vary:
             modes[varied] = column
         xml = snapshot_xml(s.adapter.root, name, cell.memory, modes,
-                           explicit_sources=picks.of(_BOOLS))
+                           explicit_sources=picks.of(_BOOLS), stem=f"{spec.name}-{name}")
         flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
         flags |= picks.turned(draws.create_flags[cell])
         self.do(CreateSnapshot(spec.name, xml, flags))

@@ -54,13 +54,15 @@ def snapshot_xml(
     disk_modes: dict[str, Column],
     explicit_sources: bool = False,
     description: str | None = None,
+    stem: str | None = None,
 ) -> str:
     """A ``<domainsnapshot>`` request: ``memory`` as given, each disk with its mode as given.
 
-    External memory gets the file ``ROOT/<name>.mem``; external disks get a ``<source>`` under
-    root when ``explicit_sources`` (else the driver names the overlay).
+    External memory gets the file ``ROOT/<stem>.mem``; external disks get a ``<source>`` under
+    root when ``explicit_sources`` (else the driver names the overlay). ``stem`` (default: the
+    name) names those files, so that two domains' snapshots of one name need not share them.
     """
-    stem = name or "unnamed"
+    stem = stem or name or "unnamed"
     lines = ["<domainsnapshot>"]
     if name is not None:
         lines.append(f"  <name>{name}</name>")

@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ...errors import AdapterError, ComponentMissing
 from ...workdirs import make_workdir, remove_workdir
+from .guest_memory import add_memory_backing_dir
 
 QEMU_CONF = """\
 # Written by snaporacle's libvirt adapter for the embedded QEMU driver (qemu:///embed).
@@ -149,6 +150,7 @@ def prepare_embed_root(root: Path) -> None:
     if not conf.exists():
         conf.parent.mkdir(parents=True, exist_ok=True)
         conf.write_text(QEMU_CONF, encoding="utf-8")
+    add_memory_backing_dir(root)
 
 
 def _capabilities_cache() -> Path:

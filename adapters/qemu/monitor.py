@@ -20,6 +20,12 @@ Known behaviours of QEMU 7.2 this module handles:
   migration stream) gives a BackendError. A QMP command with no answer within the launcher's
   ``qmp_timeout``, or a migration or block job that does not finish, gives a StepTimeout.
 - Tags longer than 255 bytes are refused before QEMU sees them (QEMU would cut them silently).
+
+Guest RAM is a shared file, ``-object memory-backend-file,...,mem-path=root/.qemu/NAME.ram,
+share=on``: a host write into the file is what the guest sees, and savevm/loadvm and migrate
+carry it. RAM is written and read through the file (``pwrite``/``pread`` at the block's
+guest-physical address, :mod:`snaporacle.model.memory`); the launcher removes the file before
+each start, so that a cold start gets zeroed RAM.
 """
 
 from __future__ import annotations
@@ -37,6 +43,13 @@ from typing import Any
 from qemu.qmp import ExecuteError, QMPError
 
 from ...errors import BackendError, EnvironmentFailure, SnaporacleError, StepTimeout
+from ...model.memory import (
+    MEMORY_BLOCK_SIZE,
+    MEMORY_MIB,
+    block_pattern,
+    memory_address,
+    write_problem,
+)
 from ...reference.backend import BLOCK_SIZE, Call, DiskAttachment, SnapshotAction, check_tag
 from ...reference.sandbox import inside
 from .images import RUN_DIR, parse_dump
@@ -56,9 +69,10 @@ class QemuMonitor:
 
     def __init__(
         self, name: str, proc: subprocess.Popen[bytes], qmp: Qmp, nodes: dict[str, str],
-        out: str, err: str, sizes: dict[str, int],
+        out: str, err: str, sizes: dict[str, int], ram: str,
     ) -> None:
         self.name = name
+        self.ram = ram
         self.calls: list[Call] = []
         self.proc = proc
         self._qmp = qmp
@@ -312,6 +326,34 @@ class QemuMonitor:
         commands = [f"read -v {block * BLOCK_SIZE} 1" for block in range(blocks)]
         return parse_dump("read", self._qemu_io("read", target, commands), blocks)
 
+    def write_memory(self, block: int, pattern: int) -> None:
+        """Fill one guest RAM block through the shared RAM file."""
+        self._start("write_memory", str(block), str(pattern))
+        problem = write_problem(block, pattern)
+        if problem is not None:
+            raise BackendError(f"write_memory: {problem}")
+        if self.proc.poll() is not None:
+            raise self._died("write_memory", "pwrite")
+        fd = os.open(self.ram, os.O_RDWR)
+        try:
+            os.pwrite(fd, bytes([pattern]) * MEMORY_BLOCK_SIZE, memory_address(block))
+        finally:
+            os.close(fd)
+
+    def read_memory(self, blocks: Sequence[int]) -> dict[int, int]:
+        """The pattern of each of ``blocks`` of guest RAM, read from the shared RAM file."""
+        self._start("read_memory", *map(str, blocks))
+        if self.proc.poll() is not None:
+            raise self._died("read_memory", "pread")
+        fd = os.open(self.ram, os.O_RDONLY)
+        try:
+            return {
+                block: block_pattern(os.pread(fd, MEMORY_BLOCK_SIZE, memory_address(block)))
+                for block in blocks
+            }
+        finally:
+            os.close(fd)
+
     def quit(self) -> None:
         """``quit`` and wait for the process; kill it if it lingers. Quitting twice is harmless."""
         self.calls.append(Call("quit"))
@@ -323,7 +365,7 @@ class QemuMonitor:
                 self.proc.kill()
         self._qmp.close()
         stop(self.proc)
-        for path in (self._out, self._err):
+        for path in (self._out, self._err, self.ram):
             if os.path.exists(path):
                 os.remove(path)
 
@@ -339,7 +381,7 @@ def _tail(path: str) -> str:
 class QemuLauncher:
     """Starts one ``qemu-system-x86_64`` per domain, with files under ``root``."""
 
-    def __init__(self, root: str, memory_mib: int = 32, qmp_timeout: float = QMP_TIMEOUT) -> None:
+    def __init__(self, root: str, memory_mib: int = MEMORY_MIB, qmp_timeout: float = QMP_TIMEOUT) -> None:
         self.root = os.path.normpath(root)
         self.calls: list[Call] = []
         self.monitors: list[QemuMonitor] = []
@@ -365,9 +407,13 @@ class QemuLauncher:
             raise BackendError("launch: give at most 4 disks, each target once")
         run_dir = os.path.join(self.root, RUN_DIR)
         os.makedirs(run_dir, exist_ok=True)
-        out, err = (os.path.join(run_dir, f"{name}.{ext}") for ext in ("out", "err"))
-        argv = [self._stdbuf, "-oL", self._qemu, "-machine", "pc,accel=tcg", "-nodefaults",
-                "-display", "none", "-m", str(self._memory), "-name", name]
+        out, err, ram = (os.path.join(run_dir, f"{name}.{ext}") for ext in ("out", "err", "ram"))
+        if os.path.exists(ram):
+            os.remove(ram)  # a cold start (or an incoming migration) begins from zeroed RAM
+        argv = [self._stdbuf, "-oL", self._qemu, "-machine", "pc,accel=tcg,memory-backend=m0",
+                "-object", f"memory-backend-file,id=m0,size={self._memory}M,mem-path={ram},"
+                "share=on", "-nodefaults", "-display", "none", "-m", f"{self._memory}M",
+                "-name", name]
         nodes: dict[str, str] = {}
         for index, (disk, path) in enumerate(zip(disks, paths, strict=True)):
             nodes[disk.target] = f"{disk.target}-0"
@@ -384,7 +430,7 @@ class QemuLauncher:
                  "-mon", "chardev=qmp,mode=control"]
         proc = start(argv, [theirs.fileno()], out, err)
         theirs.close()
-        monitor = self._connect(name, proc, ours, nodes, out, err)
+        monitor = self._connect(name, proc, ours, nodes, out, err, ram)
         try:
             if incoming is not None:
                 self._restore(monitor, incoming, paused)
@@ -396,7 +442,7 @@ class QemuLauncher:
 
     def _connect(
         self, name: str, proc: subprocess.Popen[bytes], sock: socket.socket,
-        nodes: dict[str, str], out: str, err: str,
+        nodes: dict[str, str], out: str, err: str, ram: str,
     ) -> QemuMonitor:
         try:
             qmp = Qmp(sock, name, self._qmp_timeout)
@@ -415,7 +461,7 @@ class QemuLauncher:
             raise BackendError(
                 f"launch: QEMU for domain {name} did not start: {_tail(err) or error}"
             ) from error
-        monitor = QemuMonitor(name, proc, qmp, nodes, out, err, {})
+        monitor = QemuMonitor(name, proc, qmp, nodes, out, err, {}, ram)
         try:
             sizes = {
                 entry["node-name"]: int(entry["image"]["virtual-size"])

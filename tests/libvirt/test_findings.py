@@ -34,6 +34,7 @@ DIVERGES_ON: dict[str, frozenset[str]] = {
     "libvirt-9.0-offline-disk-only-internal-not-taken": frozenset({"9.0", "11.3"}),
     "libvirt-9.0-external-delete-keeps-memory-file": frozenset({"9.0"}),
     "libvirt-9.0-paused-external-checkpoint-delete-fails": frozenset({"9.0", "11.3"}),
+    "libvirt-9.0-paused-second-external-memory-snapshot-fails": frozenset({"9.0", "11.3"}),
     "libvirt-9.0-external-delete-destroys-child-internal-snapshot": frozenset({"9.0", "11.3"}),
     "libvirt-9.0-memory-only-external-delete-fails-running": frozenset({"9.0"}),
     "libvirt-9.0-test-driver-revert-running-stays-off": frozenset({"9.0", "11.3"}),
