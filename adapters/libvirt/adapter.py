@@ -23,9 +23,8 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, assert_never
 
 from ... import reaper
 from ...errors import AdapterError, BackendError
@@ -58,6 +57,7 @@ from ...model.ops import (
     WriteData,
     WriteMemory,
 )
+from ...model.world import relative
 from ...profiles import profile_names
 from ...reference.backend import BLOCK_SIZE, DISK_BLOCKS
 from ...workdirs import make_workdir, remove_workdir
@@ -70,7 +70,6 @@ from .domxml import (
     domain_xml,
     is_external,
     live_disks,
-    relative,
     snapshot_observation,
 )
 from .runtime import (
@@ -228,26 +227,42 @@ class LibvirtAdapter:
 
     def apply(self, op: Op) -> Result:
         """Carry out one operation; libvirt's refusals come back as a :class:`Result`."""
-        handlers: dict[type[Any], Callable[[Any], Result]] = {
-            DefineDomain: self._define,
-            StartDomain: self._start,
-            PauseDomain: lambda o: self._simple(o, "suspend"),
-            ResumeDomain: lambda o: self._simple(o, "resume"),
-            DestroyDomain: lambda o: self._simple(o, "destroy"),
-            WriteData: self._write,
-            WriteMemory: self._write_memory,
-            CreateSnapshot: self._create,
-            RevertSnapshot: self._revert,
-            DeleteSnapshot: self._delete,
-            ListSnapshots: lambda o: Result.ok(tuple(sorted(self._dom(o).snapshotListNames()))),
-            CurrentSnapshot: self._current,
-            DumpSnapshotXML: lambda o: Result.ok(self._snap(o).getXMLDesc()),
-        }
         try:
-            return handlers[type(op)](op)
+            return self._dispatch(op)
         except self._libvirt.libvirtError as err:
             code = error_name(err)
             return Result(outcome_for_code(code), code, None, err.get_error_message() or str(err))
+
+    def _dispatch(self, op: Op) -> Result:
+        match op:
+            case DefineDomain():
+                return self._define(op)
+            case StartDomain():
+                return self._start(op)
+            case PauseDomain():
+                return self._simple(op, "suspend")
+            case ResumeDomain():
+                return self._simple(op, "resume")
+            case DestroyDomain():
+                return self._simple(op, "destroy")
+            case WriteData():
+                return self._write(op)
+            case WriteMemory():
+                return self._write_memory(op)
+            case CreateSnapshot():
+                return self._create(op)
+            case RevertSnapshot():
+                return self._revert(op)
+            case DeleteSnapshot():
+                return self._delete(op)
+            case ListSnapshots():
+                return Result.ok(tuple(sorted(self._dom(op).snapshotListNames())))
+            case CurrentSnapshot():
+                return self._current(op)
+            case DumpSnapshotXML():
+                return Result.ok(self._snap(op).getXMLDesc())
+            case _:
+                assert_never(op)
 
     def _dom(self, op: Any) -> Any:
         return self._conn.lookupByName(op.domain)
@@ -397,7 +412,7 @@ class LibvirtAdapter:
         if active:
             self._hmp_io(dom, disk, "flush")
         chain = tuple(
-            ImageObservation(relative(image.path, self.root), image.format, image.tags)
+            ImageObservation(relative(self.root, image.path), image.format, image.tags)
             for image in self._tool.info_chain(disk.source)
         )
         read = read_shared if active else self._tool.read

@@ -10,13 +10,12 @@ backend in a child device that has no id.
 
 from __future__ import annotations
 
-import os
-
 import attrs
 from lxml import etree
 
 from ...model.definition import DomainSpec
 from ...model.observation import SnapshotObservation
+from ...model.world import relative
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
@@ -88,13 +87,6 @@ def live_disks(xml: str) -> tuple[LiveDisk, ...]:
     return tuple(disks)
 
 
-def relative(path: str, root: str) -> str:
-    """``path`` relative to ``root`` when it lies below it, else unchanged."""
-    if os.path.commonpath([os.path.abspath(path), root]) == root:
-        return os.path.relpath(path, root)
-    return path
-
-
 def snapshot_observation(name: str, xml: str, root: str) -> SnapshotObservation:
     """A snapshot as the user sees it in its XML, paths relative to ``root``."""
     doc = etree.fromstring(xml.encode(), _PARSER)
@@ -105,7 +97,7 @@ def snapshot_observation(name: str, xml: str, root: str) -> SnapshotObservation:
         parent=doc.findtext("parent/name"),
         state=doc.findtext("state") or "",
         memory=memory.get("snapshot", "") if memory is not None else "",
-        memory_file=relative(memory_file, root) if memory_file else None,
+        memory_file=relative(root, memory_file) if memory_file else None,
         disks=tuple(
             (disk.get("name", ""), disk.get("snapshot", "")) for disk in doc.iterfind("disks/disk")
         ),
