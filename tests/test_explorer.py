@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.mutants import SwitchesBeforeTransaction
 from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.cli import main
 from snaporacle.corpus_replay import replay_file
@@ -48,16 +49,6 @@ class RecordsInternal(ReferenceDriver):
                 snap.creation_time, snap.description,
             )
         return result
-
-
-class SwitchesBeforeTransaction(ReferenceDriver):
-    """Points the disks at their overlays before the transaction: a failed one loses the disk."""
-
-    def _take_online(self, record, plan, undo):  # type: ignore[no-untyped-def]
-        for disk in plan.disks:
-            if disk.mode is DiskMode.EXTERNAL and disk.overlay is not None:
-                record.active[disk.target] = disk.overlay
-        super()._take_online(record, plan, undo)
 
 
 def test_reference_driver_agrees_with_the_model_and_covers_every_cell() -> None:
