@@ -109,7 +109,12 @@ def _kind(path: Path) -> str:
         return "profile"
     if "cases" in data:
         return "xml"
-    raise CorpusError(f"{path}: neither a profile ([[cells]]) nor an XML manifest ([[cases]])")
+    if "findings" in data:
+        return "findings"
+    raise CorpusError(
+        f"{path}: neither a profile ([[cells]]), an XML manifest ([[cases]]) nor a findings file "
+        "([[findings]])"
+    )
 
 
 def replay_file(adapter: Adapter, path: Path, profile: Profile | None) -> ReplayOutcome:
@@ -132,9 +137,24 @@ def replay_file(adapter: Adapter, path: Path, profile: Profile | None) -> Replay
         cells_profile = parse_profile(path.read_text(encoding="utf-8"), str(path))
         found = sweep_cells(adapter, cells_profile, list(ALL_CELLS), Coverage(), NullReporter())
         return ReplayOutcome(path, kind, len(ALL_CELLS), found)
+    if kind == "findings":
+        return _check_findings(path)
     cases = load_manifest(path)
     problems = [f"{case.name}: {p}" for case in cases if (p := check_xml_case(case))]
     return ReplayOutcome(path, kind, len(cases), None, tuple(problems))
+
+
+def _check_findings(path: Path) -> ReplayOutcome:
+    """A findings file (``corpus/findings.toml``) names traces: each must be in ``traces/``
+    beside it (the traces themselves replay as traces)."""
+    findings = tomllib.loads(path.read_text(encoding="utf-8")).get("findings", [])
+    problems = []
+    for finding in findings:
+        trace = finding.get("trace") if isinstance(finding, dict) else None
+        if not isinstance(trace, str) or not (path.parent / "traces" / trace).is_file():
+            problems.append(f"finding {finding.get('id') if isinstance(finding, dict) else finding!r}:"
+                            f" no trace {trace!r} in {path.parent / 'traces'}")
+    return ReplayOutcome(path, "findings", len(findings), None, tuple(problems))
 
 
 def replay(
