@@ -17,6 +17,7 @@ taken relative to it. Errors become :class:`Result` values classified by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from ... import reaper
-from ...errors import AdapterError, BackendError
+from ...errors import AdapterError, BackendError, EnvironmentFailure
 from ...model.codes import outcome_for_code
 from ...model.memory import blocks_to_read, write_problem
 from ...model.modes import CreateFlag, DeleteFlag, Outcome
@@ -230,6 +231,11 @@ class LibvirtAdapter:
         try:
             return self._dispatch(op)
         except self._libvirt.libvirtError as err:
+            # a monitor that ends under an operation may be QEMU dying: give libvirt a moment
+            lost = "monitor" in (err.get_error_message() or "").lower()
+            died = self._died(getattr(op, "domain", None), wait=1.0 if lost else 0.0)
+            if died is not None:
+                raise died from err
             code = error_name(err)
             return Result(outcome_for_code(code), code, None, err.get_error_message() or str(err))
 
@@ -458,8 +464,49 @@ class LibvirtAdapter:
                 dom = self._conn.lookupByName(name)
             except self._libvirt.libvirtError:
                 continue
-            domains.append(self._observe_domain(dom))
+            died = self._died(name)
+            if died is not None:
+                raise died
+            try:
+                domains.append(self._observe_domain(dom))
+            except self._libvirt.libvirtError as err:
+                died = self._died(name, wait=2.0)  # observing a running domain does not fail
+                if died is not None:
+                    raise died from err
+                raise
         return Observation(tuple(domains), self._memory_files())
+
+    def _crashed(self, name: str) -> bool:
+        libvirt = self._libvirt
+        try:
+            state, reason = self._conn.lookupByName(name).state()
+        except libvirt.libvirtError:
+            return False
+        return bool(state == libvirt.VIR_DOMAIN_CRASHED or (
+            state == libvirt.VIR_DOMAIN_SHUTOFF and reason == libvirt.VIR_DOMAIN_SHUTOFF_CRASHED
+        ))
+
+    def _died(self, name: object, wait: float = 0.0) -> EnvironmentFailure | None:
+        """The failure to report when the QEMU under domain ``name`` died without being asked
+        (killed, out of memory, crashed): not a finding about libvirt's snapshots. ``wait``
+        gives libvirt that long to notice (after an error that may be the death itself)."""
+        if not isinstance(name, str) or name not in self._domains:
+            return None
+        deadline = time.monotonic() + wait
+        while not self._crashed(name):
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.05)
+        log = Path(self._embed or "/var", "log", "libvirt" if self._embed is None else "",
+                   "qemu", f"{name}.log")
+        tail = ""
+        with contextlib.suppress(OSError):
+            lines = log.read_text(errors="replace").strip().splitlines()
+            tail = " | ".join(lines[-3:])
+        return EnvironmentFailure(
+            f"the QEMU process of domain {name} died under libvirt (crashed: killed, out of "
+            f"memory or aborted)" + (f"; {log}: {tail}" if tail else "")
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 
