@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, assert_never
 
 from ... import reaper
-from ...errors import AdapterError, BackendError, EnvironmentFailure
+from ...errors import AdapterError, BackendError, EnvironmentFailure, StepTimeout
 from ...model.codes import outcome_for_code
 from ...model.memory import blocks_to_read, write_problem
 from ...model.modes import CreateFlag, DeleteFlag, Outcome
@@ -105,6 +105,9 @@ _TEST_CREATE_FLAGS = (
     | CreateFlag.VALIDATE
 )
 
+
+#: The default time limit of one step on libvirt (a snapshot of a busy guest takes seconds).
+STEP_TIMEOUT = 120.0
 
 class LibvirtAdapter:
     """A driver under test reached through libvirt (see the module docstring for ``uri``).
@@ -226,8 +229,42 @@ class LibvirtAdapter:
 
     # -- operations -----------------------------------------------------------------------------
 
+    #: Seconds a step may take before the watchdog destroys its domain to free it.
+    step_timeout: float = STEP_TIMEOUT
+
     def apply(self, op: Op) -> Result:
-        """Carry out one operation; libvirt's refusals come back as a :class:`Result`."""
+        """Carry out one operation; libvirt's refusals come back as a :class:`Result`.
+
+        A step with no answer within :attr:`step_timeout` is cut short: a watchdog destroys the
+        domain (libvirt's way to abort a hung job), and the step raises
+        :class:`~snaporacle.errors.StepTimeout` naming it.
+        """
+        name = getattr(op, "domain", None)
+        fired = threading.Event()
+
+        def hung() -> None:
+            fired.set()
+            with contextlib.suppress(self._libvirt.libvirtError):
+                dom = self._conn.lookupByName(name)
+                if dom.isActive():
+                    dom.destroy()
+
+        watchdog = threading.Timer(self.step_timeout, hung)
+        watchdog.daemon = True
+        if isinstance(name, str):
+            watchdog.start()
+        try:
+            result = self._apply(op)
+        finally:
+            watchdog.cancel()
+        if fired.is_set():
+            raise StepTimeout(
+                f"{op.kind} on domain {name}: libvirt gave no answer within {self.step_timeout:g} s;"
+                " the domain was destroyed to free the step"
+            )
+        return result
+
+    def _apply(self, op: Op) -> Result:
         try:
             return self._dispatch(op)
         except self._libvirt.libvirtError as err:

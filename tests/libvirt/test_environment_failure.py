@@ -9,7 +9,7 @@ import time
 import pytest
 
 from snaporacle.adapters.libvirt import LibvirtAdapter
-from snaporacle.errors import EnvironmentFailure
+from snaporacle.errors import EnvironmentFailure, StepTimeout
 from snaporacle.model.ops import CreateSnapshot, DefineDomain, StartDomain
 
 from .conftest import domain, qemu_processes
@@ -54,3 +54,18 @@ def test_an_operation_on_a_domain_whose_qemu_died_raises_instead_of_refusing(
     xml = "<domainsnapshot><name>s1</name><memory snapshot='internal'/></domainsnapshot>"
     with pytest.raises(EnvironmentFailure, match="died under libvirt"):
         embed.apply(CreateSnapshot(spec.name, xml))
+
+
+def test_a_step_that_hangs_is_cut_short_and_named(embed: LibvirtAdapter) -> None:
+    spec = domain()
+    embed.apply(DefineDomain(spec))
+    embed.apply(StartDomain(spec.name))
+    for pid in qemu_processes(embed.root):
+        os.kill(pid, signal.SIGSTOP)  # QEMU answers nothing from now on
+    embed.step_timeout = 3.0
+    xml = "<domainsnapshot><name>s1</name><memory snapshot='internal'/></domainsnapshot>"
+    started = time.monotonic()
+    with pytest.raises(StepTimeout, match="create on domain dom: libvirt gave no answer within 3 s"):
+        embed.apply(CreateSnapshot(spec.name, xml))
+    assert time.monotonic() - started < 30
+    assert qemu_processes(embed.root) == []
