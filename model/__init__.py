@@ -7,6 +7,7 @@ libvirt's order) gives a plan or a :class:`Refusal`; :func:`apply` carries the p
 """
 
 from .decide import Decision, decide
+from .definition import DomainDisk, DomainSpec, SnapshotDefinition
 from .modes import (
     Column,
     CreateFlag,
@@ -25,6 +26,7 @@ from .ops import OP_TYPES, Op, Result, op_from_json, op_to_json
 from .plan import Plan, Refusal, View, WorldView, cell_reached
 from .prepare import prepare
 from .profile import ALL_CELLS, Accepted, Cell, Profile, Rejected, format_profile, parse_profile
+from .snapshot_xml import format_snapshot, parse_snapshot
 from .transition import Transition, apply, step
 from .world import World, observe
 
@@ -40,6 +42,8 @@ __all__ = [
     "DeleteFlag",
     "DiskMode",
     "DomainColumn",
+    "DomainDisk",
+    "DomainSpec",
     "DomainState",
     "Mechanism",
     "MemoryMode",
@@ -52,6 +56,7 @@ __all__ = [
     "Rejected",
     "Result",
     "RevertFlag",
+    "SnapshotDefinition",
     "SnapshotState",
     "Transition",
     "View",
@@ -61,10 +66,12 @@ __all__ = [
     "cell_reached",
     "decide",
     "format_profile",
+    "format_snapshot",
     "observe",
     "op_from_json",
     "op_to_json",
     "parse_profile",
+    "parse_snapshot",
     "prepare",
     "step",
 ]

@@ -14,7 +14,7 @@ under the adapter that died): that file's outcome carries the ``error`` and coun
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -27,7 +27,7 @@ from .explorer import Coverage, sweep_cells
 from .lockstep import Divergence, Lockstep, Step
 from .model.profile import ALL_CELLS, Profile, parse_profile
 from .model.snapshot_xml import reformat_snapshot
-from .profiles import load_profile
+from .profiles import corpus_path, load_profile
 from .reporting import NullReporter
 from .traces import load_trace
 
@@ -158,10 +158,12 @@ def _check_findings(path: Path) -> ReplayOutcome:
 
 
 def replay(
-    adapter: Adapter, paths: list[Path], profile: Profile | None = None
+    adapter: Adapter, paths: Sequence[str | Path], profile: Profile | None = None
 ) -> list[ReplayOutcome]:
-    """Replay every corpus file under ``paths`` against ``adapter``, in order."""
-    return [replay_file(adapter, path, profile) for path in corpus_files(paths)]
+    """Replay every corpus file under ``paths`` against ``adapter``, in order. A path may also
+    name a shipped profile or a part of the shipped corpus (``"libvirt-current"``, ``"traces"``)."""
+    found = [corpus_path(str(path)) for path in paths]
+    return [replay_file(adapter, path, profile) for path in corpus_files(found)]
 
 
 def check_xml_case(case: XmlCase) -> str | None:
