@@ -673,11 +673,18 @@ def explore(
             except hypothesis.errors.Flaky:
                 if coverage.first_divergence is None:
                     raise
-                first = coverage.first_divergence  # it did not happen again: report it as found
-                note = "this divergence did not happen again when Hypothesis replayed it"
-                divergences.append(
-                    Divergence(first.trace, [*first.differences, note], first.cell, first.root)
-                )
+                first = coverage.first_divergence
+                signum = interrupts.received()
+                if signum is not None:
+                    # the stop cut Hypothesis' replay of the divergence short (under pytest it
+                    # calls that flaky): the run was stopped, the divergence stands as found
+                    stopped = Interrupted(signum)
+                    divergences.append(first)
+                else:  # it did not happen again: report it as found
+                    note = "this divergence did not happen again when Hypothesis replayed it"
+                    divergences.append(
+                        Divergence(first.trace, [*first.differences, note], first.cell, first.root)
+                    )
                 reporter.divergence(divergences[-1])
             if sweep and not (divergences or failures or stopped):
                 swept = missing_cells(adapter, coverage, exclude)
