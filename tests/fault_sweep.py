@@ -36,6 +36,7 @@ from snaporacle.model.ops import (
 from snaporacle.model.profile import ALL_CELLS, Accepted, Cell, Profile
 from snaporacle.model.transition import apply
 from snaporacle.model.world import Image, World, observe
+from snaporacle.promise import lost_by_failure
 from snaporacle.reference.driver import ReferenceDriver
 from snaporacle.requests import cell_request, domain_spec
 
@@ -151,18 +152,6 @@ def _promised(observation: object) -> object:
     )
 
 
-def _records(observation: object) -> object:
-    return tuple((d.name, d.snapshots, d.current) for d in observation.domains)  # type: ignore[attr-defined]
-
-
-def _disks(observation: object) -> list[tuple[str, str, tuple[int, ...]]]:
-    return [
-        (f"{d.name}/{disk.target}", disk.chain[0].path if disk.chain else "", disk.data)
-        for d in observation.domains  # type: ignore[attr-defined]
-        for disk in d.disks
-    ]
-
-
 def _check(
     profile: Profile, scenario: Scenario, driver: ReferenceDriver, before: Snapshot_,
     result: object, label: str, tally: Tally, double: bool = False,
@@ -194,14 +183,10 @@ def _check(
         return
     if result.outcome is not Outcome.FAILED:
         tally.lost.append(f"{label}: {result.outcome.value}, not failed: {message}")
-    if _records(after.observation) != _records(before.observation):
-        tally.lost.append(f"{label}: snapshot records changed: {message}")
-    for (disk, path, data), (_, _, old) in zip(
-        _disks(after.observation), _disks(before.observation), strict=True
-    ):
-        # a second fault may stop the rollback itself; then the disk must be named as such
-        if data != old and not (double and path in message):
-            tally.lost.append(f"{label}: guest data of {disk} changed: {message}")
+    # a second fault may stop the rollback itself; then a changed disk must be named as such
+    tally.lost += [f"{label}: {problem}: {message}" for problem in lost_by_failure(
+        before.observation, after.observation, message, named_data=double  # type: ignore[arg-type]
+    )]
     for path in sorted(before.files - after.files):
         if path not in message:  # a delete may fail part way, and say so
             tally.lost.append(f"{label}: file {path} gone: {message}")
