@@ -25,7 +25,6 @@ from .model.observation import view as observation_view
 from .model.ops import (
     CreateSnapshot,
     CurrentSnapshot,
-    DefineDomain,
     DumpSnapshotXML,
     ListSnapshots,
     Op,
@@ -38,6 +37,7 @@ from .model.snapshot_xml import parse_snapshot
 from .model.transition import step as model_step
 from .model.world import World, observe
 from .promise import broken_promises
+from .steps_text import trace_text
 
 #: The operations of the snapshot API, whose libvirt error codes are compared.
 SNAPSHOT_OPS = frozenset({"create", "revert", "delete", "list", "current", "dumpxml"})
@@ -78,17 +78,12 @@ class Divergence(SnaporacleError, AssertionError):
         lines = [f"divergence at step {len(trace)} ({step.op.kind}): " + "; ".join(differences[:5])]
         if cell is not None:
             lines.append(f"table cell: {cell.key()}")
-        lines.append("trace (operation -> expected | actual):")
-        for number, taken in enumerate(self.trace, start=1):
-            lines.append(
-                f"  {number:>3}. {_op_text(taken.op)} -> {_result_text(taken.expected)}"
-                f" | {_result_text(taken.actual)}"
-            )
+        lines.append(trace_text([taken.as_json() for taken in self.trace]))
         super().__init__("\n".join(lines))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # an exception pickles through its constructor's arguments (for --workers)
-        return (Divergence, (self.trace, self.differences, self.cell))
+        return (Divergence, (self.trace, self.differences, self.cell, self.root))
 
     def as_json(self) -> dict[str, Any]:
         """The report entry: minimal trace, expected and actual, and the cell."""
@@ -100,33 +95,6 @@ class Divergence(SnaporacleError, AssertionError):
             "differences": self.differences,
             "cell": self.cell.as_json() if self.cell else None,
         }
-
-
-def _op_text(op: Op) -> str:
-    if isinstance(op, DefineDomain):
-        disks = ", ".join(
-            f"{d.target}={d.source} ({d.format}{', snapshot=' + d.snapshot.value if d.snapshot else ''})"
-            for d in op.domain.disks
-        )
-        return f"define {op.domain.name}: {disks}"
-    fields = op_to_json(op)
-    kind = str(fields.pop("op"))
-    xml = fields.pop("xml", None)
-    text: str = kind + " " + " ".join(f"{k}={v}" for k, v in fields.items())
-    if isinstance(xml, str):
-        text += " " + " ".join(xml.split())
-    return text.strip()
-
-
-def _result_text(result: Result) -> str:
-    text = result.outcome.value
-    if result.error:
-        text += f" {result.error}"
-    if isinstance(result.value, tuple):
-        text += f" {list(result.value)}"
-    elif isinstance(result.value, str):
-        text += " " + " ".join(result.value.split())[:120]
-    return text
 
 
 _CREATION_TIME = re.compile(r"<creationTime>[^<]*</creationTime>")

@@ -21,6 +21,7 @@ from .model.modes import Column, DomainColumn
 from .model.ops import Op, Result
 from .model.profile import ALL_CELLS, Cell
 from .render import log_width
+from .steps_text import op_summary, result_summary
 
 #: Seconds between two progress lines when the output is not a terminal.
 PROGRESS_INTERVAL = 10.0
@@ -92,42 +93,14 @@ def divergence_table(divergence: Divergence) -> Table:
     table.add_column("expected")
     table.add_column("actual")
     for number, step in enumerate(divergence.trace, start=1):
-        op = step.op
-        text = op.kind + " " + " ".join(
-            f"{k}={v}" for k, v in vars_of(op).items() if k not in ("domain", "xml")
-        )
-        if op.kind == "create":
-            text += "\n" + op.xml.strip()  # type: ignore[union-attr]
+        data = step.as_json()
+        text = op_summary(data["op"])
+        if step.op.kind == "create":
+            text += "\n" + str(data["op"]["xml"]).strip()
         table.add_row(
-            str(number), text, _result_text(step.expected), _result_text(step.actual)
+            str(number), text, result_summary(data["expected"]), result_summary(data["actual"])
         )
     return table
-
-
-def vars_of(op: Op) -> dict[str, object]:
-    """An operation's fields, flags by name."""
-    import attrs
-
-    from .model.modes import flag_names
-
-    out: dict[str, object] = {}
-    for field in attrs.fields(type(op)):
-        value = getattr(op, field.name)
-        if field.name == "flags":
-            value = "|".join(flag_names(value)) or "0"
-        out[field.name] = value
-    return out
-
-
-def _result_text(result: Result) -> str:
-    text = result.outcome.value
-    if result.error:
-        text += f" {result.error}"
-    if result.value is not None and not isinstance(result.value, str):
-        text += f" {list(result.value)}"
-    elif isinstance(result.value, str) and "\n" not in result.value:
-        text += f" {result.value}"
-    return text
 
 
 class ConsoleReporter:
