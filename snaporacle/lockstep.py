@@ -221,7 +221,6 @@ class Lockstep:
         self.aspects = frozenset(adapter.capabilities.aspects)
         self.world = World(root=adapter.root)
         self.trace: list[Step] = []
-        self.resyncs = 0
 
     def reset(self) -> None:
         """Both sides back to an empty world."""
@@ -275,7 +274,7 @@ class Lockstep:
         """After an injected failure: the promise holds, or the differences. Where the step
         changed what the promise leaves open (a domain's run state, a named leftover; anything
         at all for a life-cycle step or a write, whose reply may have been lost after its
-        effect), both sides start again from an empty world (``resyncs`` counts it)."""
+        effect), both sides start again from an empty world."""
         try:
             seen = self.adapter.observe()
         except EnvironmentFailure:
@@ -290,7 +289,6 @@ class Lockstep:
         if not promised or compare(expected, seen, self.aspects):
             self.adapter.reset()
             self.world = World(root=self.adapter.root)
-            self.resyncs += 1
         return []
 
     def expected_view(self) -> dict[str, Any]:
