@@ -335,6 +335,10 @@ class SnapshotMachine(RuleBasedStateMachine):
             domains = [d for d in self.domains if self.snapshot_count(d)] or domains
         return domains[0] if len(domains) == 1 else picks.of(domains)
 
+    def active_domains(self) -> list[DomainSpec]:
+        """The example's domains that run or are paused, in the model."""
+        return [spec for spec in self.domains if self.state(spec).active]
+
     def snapshot_count(self, spec: DomainSpec) -> int:
         """How many snapshots the model has for a domain."""
         domain = self.model_domain(spec)
@@ -391,16 +395,16 @@ class SnapshotMachine(RuleBasedStateMachine):
         disk = picks.of(spec.disks)
         self.do(WriteData(spec.name, disk.target, picks.next() % 4, 1 + picks.next() % 255))
 
-    @precondition(lambda machine: "write_memory" in machine.s.draws.ops)
-    @rule(c=choices(4))
+    @precondition(
+        lambda machine: "write_memory" in machine.s.draws.ops and bool(machine.active_domains())
+    )
+    @rule(c=choices(3))
     def write_memory(self, c: tuple[int, ...]) -> None:
-        """Write one block (of the first four) of a domain's guest RAM; a shut-off domain is
-        started first (running or paused), as RAM needs a running VM."""
+        """Write one block (of the first four) of a running or paused domain's guest RAM (drawn
+        only while one runs, so that it does not crowd out the snapshot rules)."""
         picks = self.picks(c)
-        spec = self.pick(picks)
-        paused = picks.of(_BOOLS)
-        if not self.state(spec).active and self.s.draws.can_start:
-            self.do(StartDomain(spec.name, paused=paused), scene=True)
+        domains = self.active_domains()
+        spec = domains[0] if len(domains) == 1 else picks.of(domains)
         self.do(WriteMemory(spec.name, picks.next() % 4, 1 + picks.next() % 255))
 
     @precondition(lambda machine: "create" in machine.s.draws.ops)
@@ -452,7 +456,7 @@ class SnapshotMachine(RuleBasedStateMachine):
     @precondition(lambda machine: bool(machine.s.draws.queries))
     @rule(c=choices(3))
     def query(self, c: tuple[int, ...]) -> None:
-        """List, current, or the XML of a snapshot."""
+        """List, current, or the XML of any snapshot name."""
         picks = self.picks(c)
         spec = self.pick(picks)
         kind = picks.turned(self.s.draws.queries)
@@ -462,6 +466,20 @@ class SnapshotMachine(RuleBasedStateMachine):
             self.do(CurrentSnapshot(spec.name))
         else:
             self.do(DumpSnapshotXML(spec.name, self.snapshot_name(picks, spec, interior=False)))
+
+    @precondition(
+        lambda machine: "dumpxml" in machine.s.draws.queries and machine.has_snapshots()
+    )
+    @rule(c=choices(3))
+    def dumpxml(self, c: tuple[int, ...]) -> None:
+        """The XML of an existing snapshot (a rule of its own: every element of it is compared,
+        so it deserves the draws of a rule, not a third of one)."""
+        picks = self.picks(c)
+        spec = self.pick(picks, with_snapshots=True)
+        domain = self.model_domain(spec)
+        names = sorted(domain.snapshots) if domain else []
+        if names:
+            self.do(DumpSnapshotXML(spec.name, picks.of(names)))
 
     @invariant()
     def world_is_sound(self) -> None:

@@ -245,7 +245,11 @@ def test_after_sigkill_the_next_run_kills_libvirts_orphan_qemu_and_removes_its_d
     pytest.importorskip("libvirt", reason="libvirt-python (pip install libvirt-python)")
     short = Path(tempfile.mkdtemp(prefix="so-", dir="/tmp"))  # QEMU's sockets: under 108 bytes
     try:
-        args = ("explore", "--adapter", "libvirt", "--uri", "qemu:///embed", "--seed", "1")
+        # the cells of libvirt 9.0's known findings are left out: the run must go on to QEMU
+        known = ("offline/memory=omit/disk=internal/disk-only",
+                 "offline/memory=no/disk=internal/disk-only")
+        args = ("explore", "--adapter", "libvirt", "--uri", "qemu:///embed", "--seed", "1",
+                *(arg for cell in known for arg in ("--exclude-cell", cell)))
         run = Run(tmp_path, *args, "--examples", "500", "--steps", "10", tmp=short)
         run.wait_for(lambda: bool(qemu_pids(short)))
         run.proc.kill()
