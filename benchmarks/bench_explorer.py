@@ -75,6 +75,14 @@ def plain_machine(counter: list[int]) -> type[RuleBasedStateMachine]:
         def query(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
+        @rule(c=choices(3))
+        def write_memory(self, c: tuple[int, ...]) -> None:
+            counter[0] += 1
+
+        @rule(c=choices(3))
+        def dumpxml(self, c: tuple[int, ...]) -> None:
+            counter[0] += 1
+
     return Plain
 
 
@@ -108,6 +116,14 @@ def trivial_machine(counter: list[int]) -> type[RuleBasedStateMachine]:
 
         @rule()
         def query(self) -> None:
+            counter[0] += 1
+
+        @rule()
+        def write_memory(self) -> None:
+            counter[0] += 1
+
+        @rule()
+        def dumpxml(self) -> None:
             counter[0] += 1
 
     return Trivial
