@@ -13,7 +13,8 @@ qemu-img 7.2 and matched here:
 - Internal snapshots: duplicate tags are allowed (each gets a new id); ``-a`` finds the tag by id
   then by name, ``-d`` by name, the first match; both fail on a missing tag; ``-c``/``-a`` fail on
   raw images, ``-d`` fails there as "not found", ``-l`` lists nothing.
-- ``commit`` writes the overlay's own data into its backing image and empties the overlay.
+- ``commit`` writes the overlay's own data into its backing image and empties the overlay;
+  ``rebase`` (unsafe, ``-u``) only names another backing image.
 - ``read`` goes through the backing chain.
 - Locks: an image that a running (not postmigrate) fake QEMU holds, as its active image or as a
   backing image, refuses every verb that writes it (create over it, snapshot -c/-a/-d, commit,
@@ -290,6 +291,21 @@ class FakeImageTool:
         if when is None:
             overlay.blocks.clear()
         self._faults.after(when, "commit", path)
+
+    def rebase(self, path: str, backing: str) -> None:
+        """``qemu-img rebase -u -b backing -F fmt path``: only the header changes."""
+        self._start("rebase", path, backing)
+        path = self.path("rebase", path)
+        backing = self.path("rebase", backing)
+        when = self._faults.before("rebase", path)
+        image = self._writable("rebase", path)
+        base = self.image("rebase", backing)
+        if image.format != "qcow2":
+            raise BackendError(f"rebase: {path}: a {image.format} image has no backing file")
+        if backing == path:
+            raise BackendError(f"rebase: {path}: an image cannot be its own backing file")
+        image.backing, image.backing_format = backing, base.format
+        self._faults.after(when, "rebase", path)
 
     def _block(self, verb: str, path: str, fmt: str, block: int | None = None) -> Image:
         image = self.image(verb, path)

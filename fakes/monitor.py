@@ -199,19 +199,28 @@ class FakeMonitor:
         self._disks = new
         faults.after(when, "transaction", ", ".join(overlays))
 
-    def commit(self, target: str) -> None:
-        """Active block-commit of the top overlay into its backing image, then pivot onto it."""
-        faults = self._start("commit", target)
+    def commit(self, target: str, top: str | None = None) -> None:
+        """block-commit of one overlay into its backing image: the active image (then the disk
+        pivots onto its backing image) or, given ``top``, an image inside the chain (then the
+        image above it names the backing image)."""
+        faults = self._start("commit", target, *([top] if top else []))
         when = faults.before("commit", target)
         layers = self._layers("commit", target)
         if self._status == "postmigrate":
             raise BackendError(f"commit: disk {target} is inactive after a migration; cont first")
-        if len(layers) < 2:
+        paths = [path for path, _ in layers]
+        index = 0 if top is None else paths.index(top) if top in paths else -1
+        if index < 0:
+            raise BackendError(f"commit: image {top} is not in the chain of disk {target}")
+        if index + 1 >= len(layers):
             raise BackendError(f"commit: disk {target} has no backing image to commit into")
-        (_, top), (_, base) = layers[0], layers[1]
-        base.blocks.update(top.blocks)
+        (_, image), (base_path, base) = layers[index], layers[index + 1]
+        base.blocks.update(image.blocks)
+        if index > 0:
+            above = layers[index - 1][1]
+            above.backing, above.backing_format = base_path, base.format
         disks = dict(self._disks)
-        disks[target] = layers[1:]
+        disks[target] = layers[:index] + layers[index + 1:]
         self._disks = disks
         faults.after(when, "commit", target)
 

@@ -49,6 +49,10 @@ class View(Protocol):
         """Whether the image at ``path`` holds an internal snapshot called ``name``."""
         ...
 
+    def chain(self, path: str) -> tuple[str, ...]:
+        """The image at ``path`` and its backing images, top first."""
+        ...
+
 
 @attrs.frozen
 class Refusal:
@@ -175,11 +179,17 @@ class RevertPlan:
 
 @attrs.frozen
 class Commit:
-    """An external disk's overlay merged into its frozen image, then removed."""
+    """An external disk's overlay merged into its frozen image, then removed.
+
+    ``above`` is the image whose backing the overlay is (an intermediate commit: that image is
+    put onto the frozen one), or ``None`` when the overlay is the disk's active image (an active
+    commit: the disk goes back onto the frozen image).
+    """
 
     target: str
     overlay: str
     frozen: str
+    above: str | None = None
 
 
 @attrs.frozen
@@ -190,16 +200,23 @@ class Discard:
     tagged: tuple[str, ...]
     commits: tuple[Commit, ...]
     memory_file: str | None
+    #: images removed outright: the frozen images of a leaf external snapshot that is not the
+    #: current one (libvirt 11.3: nothing was written on them since)
+    unlinked: tuple[str, ...] = ()
 
 
 @attrs.frozen
 class DeletePlan:
     """Delete snapshots: ``victims`` (children before parents) lose their records, and unless
-    it is metadata only, ``discards`` say what data goes with them."""
+    it is metadata only, ``discards`` say what data goes with them. ``records``, when given,
+    are the snapshot records to forget the victims from (the children of a merged external
+    snapshot now name the image it was merged into; a parent's revert overlays became its disks).
+    """
 
     domain: str
     victims: tuple[str, ...]
     discards: tuple[Discard, ...]
+    records: Mapping[str, Snapshot] | None = None
 
 
 Plan = (
@@ -245,3 +262,11 @@ class WorldView:
         found = self.world.files.get(path)
         return isinstance(found, Image) and found.tag(name) is not None
 
+
+    def chain(self, path: str) -> tuple[str, ...]:
+        out = [path]
+        found = self.world.files.get(path)
+        while isinstance(found, Image) and found.backing is not None and found.backing not in out:
+            out.append(found.backing)
+            found = self.world.files.get(found.backing)
+        return tuple(out)

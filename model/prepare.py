@@ -569,7 +569,7 @@ def delete_victims(domain: Domain, name: str, flags: DeleteFlag) -> list[str]:
 
 
 def _external_delete_refusal(
-    domain: Domain, snapshot: Snapshot, flags: DeleteFlag, profile: Profile
+    view: View, domain: Domain, snapshot: Snapshot, flags: DeleteFlag, profile: Profile
 ) -> Refusal | None:
     if not profile.capabilities.delete_external:
         return _refuse(
@@ -585,6 +585,8 @@ def _external_delete_refusal(
             _CONFIG,
             "deletion of external snapshots with CHILDREN is not supported",
         )
+    if profile.capabilities.delete_external_non_leaf:
+        return _non_leaf_delete_refusal(view, domain, snapshot, profile)
     # measured on libvirt 9.0: a non-leaf one, or one whose overlay is not in use, fails to find
     # its images (the model refuses every non-leaf one: deleting it would lose its children's data)
     unreachable = domain.children(snapshot.name) or any(
@@ -598,6 +600,10 @@ def _external_delete_refusal(
             "VIR_ERR_INVALID_ARG",
             "could not find base disk source in disk source chain",
         )
+    return _internal_parent_refusal(domain, snapshot)
+
+
+def _internal_parent_refusal(domain: Domain, snapshot: Snapshot) -> Refusal | None:
     parent = domain.snapshots.get(snapshot.parent) if snapshot.parent else None
     if parent is not None and not parent.external:
         return _refuse(
@@ -609,14 +615,121 @@ def _external_delete_refusal(
     return None
 
 
+def is_ancestor(domain: Domain, name: str, of: str | None) -> bool:
+    """Whether snapshot ``name`` is above snapshot ``of`` in the tree."""
+    seen = set()
+    while of is not None and of not in seen:
+        seen.add(of)
+        record = domain.snapshots.get(of)
+        of = record.parent if record is not None else None
+        if of == name:
+            return True
+    return False
+
+
+def _non_leaf_delete_refusal(
+    view: View, domain: Domain, snapshot: Snapshot, profile: Profile
+) -> Refusal | None:
+    """libvirt 11.3's rules (``qemuSnapshotDeleteValidate``, ``...ExternalPrepareData``), in its
+    order, then the model's own: nothing a remaining snapshot needs may be lost."""
+    name, current = snapshot.name, domain.current
+    children = domain.children(name)
+    if children and name == current:
+        return _refuse("tree", Outcome.UNSUPPORTED, _CONFIG, "deletion of active external "
+                       "snapshot that is not a leaf snapshot is not supported")
+    if children and not is_ancestor(domain, name, current):
+        return _refuse("tree", Outcome.UNSUPPORTED, _CONFIG, "deletion of non-leaf external "
+                       "snapshot that is not in active chain is not supported")
+    if len(children) > 1:
+        return _refuse("tree", Outcome.UNSUPPORTED, _CONFIG, "deletion of external disk snapshot "
+                       "with multiple children snapshots not supported")
+    if name != current and not children:
+        return _unlink_refusal(view, domain, snapshot)
+    child = domain.snapshots[children[0]] if children else None
+    for disk in snapshot.disks:
+        if disk.mode is not DiskMode.EXTERNAL:
+            continue
+        problem = _merge_refusal(view, domain, snapshot, disk, child, profile)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _merge_refusal(
+    view: View,
+    domain: Domain,
+    snapshot: Snapshot,
+    disk: SnapshotDisk,
+    child: Snapshot | None,
+    profile: Profile,
+) -> Refusal | None:
+    """Why one disk's overlay cannot be committed into its frozen image, or ``None``."""
+    chain = view.chain(domain.active[disk.target])
+    searched = chain
+    if not domain.state.active and not profile.capabilities.delete_external_offline_chain:
+        searched = chain[:1]  # libvirt 9.0 knows only a shut-off domain's active image
+    if disk.overlay not in searched:
+        return _refuse("chain", Outcome.INVALID, "VIR_ERR_INVALID_ARG",
+                       "could not find base disk source in disk source chain")
+    index = chain.index(disk.overlay)
+    below = chain[index + 1] if index + 1 < len(chain) else None
+    above = chain[index - 1] if index > 0 else None
+    # measured on 11.3: the image on the overlay must be the child's (an overlay left by a
+    # snapshot deleted METADATA_ONLY fails the same check as a wrong image below)
+    expected_above = _overlay_of(child, disk.target) if child is not None else None
+    if below is None or below != disk.frozen or above != expected_above:
+        return _refuse("chain", Outcome.FAILED, _FAILED,
+                       "snapshot VM disk source and parent disk source are not the same")
+    problem = _internal_parent_refusal(domain, snapshot)
+    if problem is not None:
+        return problem
+    for other in sorted(domain.snapshots):
+        if other != snapshot.name and view.has_tag(disk.overlay, other):
+            # libvirt 11.3 merges the overlay away with the tag in it (a finding)
+            return _refuse(
+                "keeps-data", Outcome.UNSUPPORTED, "VIR_ERR_OPERATION_UNSUPPORTED",
+                f"deleting external snapshot '{snapshot.name}' would merge away its overlay "
+                f"of disk {disk.target}, which holds internal snapshot '{other}'",
+            )
+    return None
+
+
+def _overlay_of(snapshot: Snapshot, target: str) -> str | None:
+    for disk in snapshot.disks:
+        if disk.target == target and disk.mode is DiskMode.EXTERNAL:
+            return disk.overlay
+    return None
+
+
+def _unlink_refusal(view: View, domain: Domain, snapshot: Snapshot) -> Refusal | None:
+    """A leaf external snapshot that is not the current one: libvirt 11.3 unlinks the images it
+    froze (nothing was written on them since). The model refuses when one is still needed: a
+    disk's chain runs through it, or it holds another snapshot's internal snapshot."""
+    for disk in snapshot.disks:
+        if disk.mode is not DiskMode.EXTERNAL or disk.frozen is None:
+            continue
+        users = [t for t, path in sorted(domain.active.items()) if disk.frozen in view.chain(path)]
+        tagged = [n for n in sorted(domain.snapshots) if n != snapshot.name
+                  and view.exists(disk.frozen) and view.has_tag(disk.frozen, n)]
+        if users or tagged:
+            needed = (f"disk {users[0]} runs on it" if users
+                      else f"it holds internal snapshot '{tagged[0]}'")
+            return _refuse(
+                "keeps-data", Outcome.UNSUPPORTED, "VIR_ERR_OPERATION_UNSUPPORTED",
+                f"deleting external snapshot '{snapshot.name}' would remove image "
+                f"{disk.frozen}, but {needed}",
+            )
+    return None
+
+
 def _delete_refusal(
-    domain: Domain, victims: Sequence[str], flags: DeleteFlag, profile: Profile
+    view: View, domain: Domain, victims: Sequence[str], flags: DeleteFlag, profile: Profile
 ) -> Refusal | None:
     """Why deleting ``victims`` (not metadata only) is refused, or ``None``."""
     for name in victims:
         victim = domain.snapshots[name]
         if victim.external:
-            problem = _external_delete_refusal(domain, victim, flags, profile)
+            problem = _external_delete_refusal(view, domain, victim, flags, profile)
             if problem is not None:
                 return problem
         elif not profile.capabilities.delete_internal:
@@ -649,7 +762,7 @@ def discard_images(domain: Domain, snapshot: Snapshot) -> dict[str, str]:
     return revert_sources(domain.active, snapshot)
 
 
-def _discard(view: View, domain: Domain, snapshot: Snapshot) -> Discard:
+def _discard(view: View, domain: Domain, snapshot: Snapshot, profile: Profile) -> Discard:
     images = discard_images(domain, snapshot)
     tagged = tuple(
         images[disk.target]
@@ -658,13 +771,60 @@ def _discard(view: View, domain: Domain, snapshot: Snapshot) -> Discard:
         and view.exists(images[disk.target])
         and view.has_tag(images[disk.target], snapshot.name)
     )
-    commits = tuple(
-        Commit(disk.target, domain.active[disk.target], disk.frozen)
-        for disk in snapshot.disks
-        if disk.mode is DiskMode.EXTERNAL and disk.frozen is not None
-    )
+    external = [
+        (d.target, d.overlay, d.frozen)
+        for d in snapshot.disks
+        if d.mode is DiskMode.EXTERNAL and d.frozen is not None
+    ]
     memory_file = snapshot.memory_file if snapshot.memory is MemoryMode.EXTERNAL else None
-    return Discard(snapshot.name, tagged, commits, memory_file)
+    if not profile.capabilities.delete_external_non_leaf:
+        commits = tuple(Commit(t, domain.active[t], frozen) for t, _, frozen in external)
+        return Discard(snapshot.name, tagged, commits, memory_file)
+    if snapshot.name != domain.current and not domain.children(snapshot.name):
+        return Discard(snapshot.name, tagged, (), memory_file, tuple(f for _, _, f in external))
+    merges = []
+    for target, overlay, frozen in external:
+        assert overlay is not None  # the refusal checked it is in the chain
+        chain = view.chain(domain.active[target])
+        index = chain.index(overlay)
+        merges.append(Commit(target, overlay, frozen, chain[index - 1] if index > 0 else None))
+    return Discard(snapshot.name, tagged, tuple(merges), memory_file)
+
+
+def _records_after_delete(
+    domain: Domain, victims: Sequence[str], discards: Sequence[Discard]
+) -> dict[str, Snapshot]:
+    """The snapshot records once the discards are done (libvirt 11.3's
+    ``qemuSnapshotDiscardMetadata``): a merged overlay's images are replaced by the image it was
+    merged into in the records that named them, and a victim's parent whose disks a revert put on
+    new overlays (its revert overlays) now names those as its disks."""
+    records = dict(domain.snapshots)
+    for discard in discards:
+        for commit in discard.commits:
+            for name, record in list(records.items()):
+                if name == discard.name:
+                    continue
+                disks = tuple(
+                    attrs.evolve(d, frozen=commit.frozen)
+                    if d.target == commit.target and d.frozen == commit.overlay else d
+                    for d in record.disks
+                )
+                sources = tuple(
+                    (t, commit.frozen if t == commit.target and p == commit.overlay else p)
+                    for t, p in record.sources
+                )
+                if disks != record.disks or sources != record.sources:
+                    records[name] = attrs.evolve(record, disks=disks, sources=sources)
+    for name in victims:
+        parent = records.get(records[name].parent or "")
+        if parent is not None and parent.revert_overlays is not None:
+            taken_on = dict(parent.sources)
+            disks = tuple(
+                SnapshotDisk(target, DiskMode.EXTERNAL, taken_on.get(target), path)
+                for target, path in parent.revert_overlays
+            )
+            records[parent.name] = attrs.evolve(parent, disks=disks, revert_overlays=None)
+    return records
 
 
 def _prepare_delete(
@@ -676,14 +836,16 @@ def _prepare_delete(
     refusal = check_delete_flags(op.flags)
     if refusal is not None:
         return _rejected("flags", refusal)
-    victims = delete_victims(domain, op.name, op.flags)
+    victims = tuple(delete_victims(domain, op.name, op.flags))
     if op.flags & DeleteFlag.METADATA_ONLY:
-        return DeletePlan(domain.spec.name, tuple(victims), ())
-    problem = _delete_refusal(domain, victims, op.flags, profile)
+        return DeletePlan(domain.spec.name, victims, (), _records_after_delete(domain, victims, ()))
+    problem = _delete_refusal(view, domain, victims, op.flags, profile)
     if problem is not None:
         return problem
-    discards = tuple(_discard(view, domain, domain.snapshots[name]) for name in victims)
-    return DeletePlan(domain.spec.name, tuple(victims), discards)
+    discards = tuple(_discard(view, domain, domain.snapshots[name], profile) for name in victims)
+    return DeletePlan(
+        domain.spec.name, victims, discards, _records_after_delete(domain, victims, discards)
+    )
 
 
 def forget(domain: Domain, victims: Collection[str]) -> Domain:

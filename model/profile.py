@@ -10,8 +10,9 @@ The format, one ``[[cells]]`` table per cell::
     description = "..."
     [provenance]              # free-form strings: where the profile comes from
     [capabilities]            # revert_internal, revert_external, delete_internal, delete_external,
-                              # revert_disk_only (optional, default false), revert_overlay
-                              # (optional: "numbered", the default, or "by-second")
+                              # optional (default false): revert_disk_only,
+                              # delete_external_non_leaf, delete_external_offline_chain;
+                              # revert_overlay: "numbered" (the default) or "by-second"
     [rules.mixed]             # outcome, error, reason: internal and external disks together
     [rules.nothing]           # outcome, error, reason: every disk resolved to 'no', no memory
     [rules.partial_no]        # optional: an internal snapshot leaving a disk out (libvirt-current)
@@ -203,6 +204,15 @@ class ProfileCapabilities:
     revert_overlay: str = attrs.field(
         default="numbered", validator=attrs.validators.in_(("numbered", "by-second"))
     )
+    #: delete an external snapshot that has one child (its overlay is committed into the image
+    #: below and the child's overlay put onto that image) and remove a leaf one that is not the
+    #: current snapshot (its frozen images are unlinked): libvirt 11.3. Up to 9.x every non-leaf
+    #: external snapshot, and every one whose overlay is not the disk's active image, is refused.
+    delete_external_non_leaf: bool = False
+    #: with ``delete_external_non_leaf``, a shut-off domain's overlays below the active image are
+    #: found too (libvirt 11.3 starts QEMU to look); libvirt 9.0 looks only at the active image of
+    #: a shut-off domain and refuses the rest ("could not find base disk source")
+    delete_external_offline_chain: bool = False
 
 
 @attrs.frozen

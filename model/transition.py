@@ -10,7 +10,10 @@ world, following the mechanisms of SPEC.md section 2:
 - Revert: each disk back on the image the snapshot was taken on, internal tags applied, a fresh
   overlay on each external disk's frozen image. Delete: tags removed; an external snapshot's
   overlay committed into its frozen image and removed (``qemu-img commit`` offline, an active
-  ``block-commit`` on a running domain); its memory file removed.
+  ``block-commit`` on a running domain; for a snapshot with a child, libvirt 11.3, an
+  intermediate commit that puts the child's overlay onto the frozen image); a leaf external
+  snapshot that is not the current one (11.3) has its frozen images unlinked; its memory file
+  removed.
 
 Every refusal leaves the world unchanged. Error codes are libvirt's (``VIR_ERR_*``); outcome
 classes follow :mod:`snaporacle.model.modes`.
@@ -177,8 +180,15 @@ def _delete(world: World, plan: DeletePlan) -> World:
             merged = {**base.blocks, **overlay.blocks}
             world = world.with_file(commit.frozen, attrs.evolve(base, blocks=merged))
             world = world.with_file(commit.overlay, None)
-            active[commit.target] = commit.frozen
+            if commit.above is None:
+                active[commit.target] = commit.frozen
+            else:
+                above = world.image(commit.above)
+                world = world.with_file(commit.above, attrs.evolve(above, backing=commit.frozen))
+        for path in discard.unlinked:
+            world = world.with_file(path, None)
         if discard.memory_file is not None:
             world = world.with_file(discard.memory_file, None)
-    domain = forget(attrs.evolve(domain, active=active), plan.victims)
+    records = plan.records if plan.records is not None else domain.snapshots
+    domain = forget(attrs.evolve(domain, active=active, snapshots=records), plan.victims)
     return world.with_domain(domain)

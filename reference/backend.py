@@ -129,6 +129,10 @@ class ImageTool(Protocol):
     def commit(self, path: str) -> None:
         """``qemu-img commit path``: write the overlay's data into its backing image."""
 
+    def rebase(self, path: str, backing: str) -> None:
+        """``qemu-img rebase -u -b backing path``: name another backing image in the header,
+        leaving the data as it is (the caller made ``backing`` hold what the old one did)."""
+
     def write(self, path: str, fmt: str, block: int, pattern: int) -> None:
         """``qemu-io -c 'write -P pattern ...'`` on one block."""
 
@@ -186,9 +190,12 @@ class Monitor(Protocol):
         """The device's image chain, active image first (``query-block``)."""
         ...
 
-    def commit(self, target: str) -> None:
-        """Active ``block-commit``: the top overlay's data goes into its backing image and the
-        disk pivots onto that image (the overlay file stays; the caller removes it)."""
+    def commit(self, target: str, top: str | None = None) -> None:
+        """``block-commit`` of one overlay of the disk into its backing image; the overlay file
+        stays (the caller removes it). With ``top`` ``None``, an active commit of the disk's
+        active image, after which the disk pivots onto the backing image; else an intermediate
+        commit of the image ``top`` of the chain, after which the image above it names the
+        backing image."""
 
     def write(self, target: str, block: int, pattern: int) -> None:
         """HMP ``qemu-io`` write of one block on the running disk."""

@@ -134,6 +134,10 @@ class ReferenceDriver:
         """Whether an image holds an internal snapshot called ``name``."""
         return name in self.images.snapshot_list(path)
 
+    def chain(self, path: str) -> tuple[str, ...]:
+        """The image and its backing images, top first (``qemu-img info --backing-chain``)."""
+        return tuple(info.path for info in self.images.info_chain(path))
+
     # --- helpers ------------------------------------------------------------------------------
 
     def state(self, record: _DomainRecord) -> DomainState:
@@ -525,6 +529,8 @@ class ReferenceDriver:
         except BackendError as err:
             done = f" (touched before the failure: {', '.join(touched)})" if touched else ""
             return _failed(f"snapshot delete{done}", err)
+        if plan.records is not None:
+            record.snapshots = dict(plan.records)
         self._forget(record, plan.victims)
         return Result.ok()
 
@@ -548,11 +554,17 @@ class ReferenceDriver:
         for commit in discard.commits:
             touched.append(f"overlay {commit.overlay} (committed into {commit.frozen})")
             if record.monitor is not None:
-                record.monitor.commit(commit.target)
+                record.monitor.commit(commit.target, None if commit.above is None else commit.overlay)
             else:
                 self.images.commit(commit.overlay)
-            record.active[commit.target] = commit.frozen
+                if commit.above is not None:
+                    self.images.rebase(commit.above, commit.frozen)
+            if commit.above is None:
+                record.active[commit.target] = commit.frozen
             self.images.remove(commit.overlay)
+        for path in discard.unlinked:
+            touched.append(f"image {path}")
+            self.images.remove(path)
         if discard.memory_file is not None:
             touched.append(f"memory file {discard.memory_file}")
             self._remove_file(discard.memory_file)

@@ -283,8 +283,33 @@ def _capabilities(recording: _Recording) -> ProfileCapabilities:
         found[f"delete_{kind}"] = delete is Outcome.ACCEPTED
         if ok and not found[f"delete_{kind}"]:
             recording.forget(domain, snapshot)
+    for key, domain in (("non_leaf", _ONLINE), ("offline_chain", _OFFLINE)):
+        found[f"delete_external_{key}"] = found["delete_external"] and _deletes_non_leaf(
+            recording, domain
+        )
     found["revert_disk_only"] = _reverts_disk_only(recording)
     return ProfileCapabilities(**found, revert_overlay=overlay)
+
+
+def _deletes_non_leaf(recording: _Recording, domain: str) -> bool:
+    """Whether an external snapshot with one external child can be deleted: two DISK_ONLY
+    external snapshots of ``domain`` (the running one, then the shut-off one), one on the
+    other, and the first deleted."""
+    names = (f"caps-non-leaf-{domain}-1", f"caps-non-leaf-{domain}-2")
+    taken = []
+    for name in names:
+        xml = _request(recording.root, name, Column.NO, {"vda": Column.EXTERNAL})
+        request = CreateSnapshot(domain, xml, CreateFlag.DISK_ONLY)
+        if recording.adapter.apply(request).outcome is not Outcome.ACCEPTED:
+            break
+        taken.append(name)
+    deleted = len(taken) == 2 and (
+        recording.adapter.apply(DeleteSnapshot(domain, names[0])).outcome is Outcome.ACCEPTED
+    )
+    for name in reversed(taken):
+        if name != names[0] or not deleted:
+            recording.forget(domain, name)
+    return deleted
 
 
 def _revert_overlay_naming(recording: _Recording) -> str:
@@ -363,8 +388,10 @@ def record_profile(
     )
     provenance["capabilities"] = (
         "revert and delete of a shut-off domain's internal snapshot and of a running domain's "
-        "external checkpoint (memory and disks external); revert to a running domain's DISK_ONLY "
-        "snapshot (revert_disk_only)"
+        "external checkpoint (memory and disks external); delete of an external DISK_ONLY snapshot "
+        "with one external child, running (delete_external_non_leaf) and shut off "
+        "(delete_external_offline_chain); revert to a running domain's "
+        "DISK_ONLY snapshot (revert_disk_only)"
     )
     return Profile(
         name=name,

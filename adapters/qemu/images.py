@@ -145,6 +145,13 @@ class QemuImageTool:
         self._start("commit", path)
         run("commit", [self._img, "commit", "-q", self._path("commit", path)])
 
+    def rebase(self, path: str, backing: str) -> None:
+        """``qemu-img rebase -u -b backing -F fmt path``: only the header changes."""
+        self._start("rebase", path, backing)
+        path, backing = self._path("rebase", path), self._path("rebase", backing)
+        backing_format = str(self._info("rebase", backing, chain=False)[0]["format"])
+        run("rebase", [self._img, "rebase", "-u", "-b", backing, "-F", backing_format, path])
+
     def write(self, path: str, fmt: str, block: int, pattern: int) -> None:
         """``qemu-io -c 'write -P pattern OFF BLOCK_SIZE'`` on an offline image."""
         self._start("write", path, fmt, str(block), str(pattern))

@@ -236,25 +236,29 @@ class QemuMonitor:
         self._execute("transaction", "transaction", {"actions": steps})
         self._nodes = new
 
-    def commit(self, target: str) -> None:
-        """Active ``block-commit`` of the top overlay into its backing node, ``job-complete``
-        once the job is ready, so the disk pivots onto the backing image."""
-        self._start("commit", target)
-        top = self._node("commit", target)
-        base = self._backing_node("commit", top)
+    def commit(self, target: str, top: str | None = None) -> None:
+        """``block-commit`` of one overlay into its backing node. The active image (``top``
+        ``None``): ``job-complete`` once the job is ready, so the disk pivots onto the backing
+        image. An image inside the chain: the job ends by itself, and QEMU writes the backing
+        image's name into the header of the image above."""
+        self._start("commit", target, *([top] if top else []))
+        active = self._node("commit", target)
+        node = active if top is None else self._node_of("commit", inside(self._root, top, "commit"))
+        base = self._backing_node("commit", node)
         job = f"commit-{target}-{self._serial}"
         self._serial += 1
-        self._execute("commit", "block-commit", {"job-id": job, "device": top})
+        arguments: dict[str, object] = {"job-id": job, "device": active, "auto-dismiss": False}
+        if top is not None:
+            arguments.update({"top-node": node, "base-node": base})
+        self._execute("commit", "block-commit", arguments)
         deadline = time.monotonic() + MIGRATE_TIMEOUT
-        completed = False
+        completing = False
         while True:
             jobs = {j["id"]: j for j in self._execute("commit", "query-jobs")}
             status = jobs.get(job, {}).get("status")
-            if status is None and completed:
-                break
-            if status == "ready" and not completed:
+            if status == "ready" and not completing:
                 self._execute("commit", "job-complete", {"id": job})
-                completed = True
+                completing = True
             elif status == "concluded":
                 error = jobs[job].get("error")
                 self._execute("commit", "job-dismiss", {"id": job})
@@ -269,7 +273,15 @@ class QemuMonitor:
                     f"{MIGRATE_TIMEOUT:g} s"
                 )
             time.sleep(POLL)
-        self._nodes[target] = base
+        if top is None:
+            self._nodes[target] = base
+
+    def _node_of(self, verb: str, path: str) -> str:
+        """The format node that holds the image ``path``."""
+        for entry in self._execute(verb, "query-named-block-nodes", {"flat": True}):
+            if entry.get("drv") != "file" and entry.get("image", {}).get("filename") == path:
+                return str(entry["node-name"])
+        raise BackendError(f"{verb}: no node holds the image {path}")
 
     def _backing_node(self, verb: str, node: str) -> str:
         """The node name of ``node``'s backing image (its format node)."""
