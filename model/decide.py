@@ -17,8 +17,10 @@ each with its own mode (or none), so :func:`cell_of` maps a request onto a cell 
    -> ``omit``, as if no disk were named.
 
 When the cell accepts, every disk of the domain gets a mode (:func:`decide` returns them): its
-explicit mode; else ``no`` when its domain definition says so; else the cell's disk result, where
-``default`` is the disk's own domain default or, without one, ``external``. A mode a disk took
+explicit mode; else its own domain default (``snapshot=`` in the domain definition, as libvirt's
+virDomainSnapshotAlignDisks does; measured on 11.3, where an offline ``no`` + ``external`` pair of
+defaults makes an external snapshot); else the cell's disk result, ``default`` meaning
+``external``. A mode a disk took
 from its own default is checked as if it had been asked for: when the cell with that disk mode
 refuses, the request gets that refusal (libvirt aligns the disks before it checks them: a running
 domain's disk-only snapshot of a disk whose default is internal is refused as an explicit
@@ -161,16 +163,29 @@ def _resolve_disks(
         return tuple(listed.items())
     resolved = []
     for disk in domain_disks:
-        mode = listed.get(disk.target) or listed.get(disk.source)
-        if mode is None and disk.snapshot is DiskMode.NO:
-            mode = DiskMode.NO
+        # a disk the request leaves out takes its own default first (libvirt's
+        # virDomainSnapshotAlignDisks), then the snapshot's
+        mode = listed.get(disk.target) or listed.get(disk.source) or disk.snapshot
         if mode is None:
             if verdict.disk is DiskResult.DEFAULT:
-                mode = disk.snapshot or DiskMode.EXTERNAL
+                mode = DiskMode.EXTERNAL
             else:
                 mode = DiskMode(verdict.disk.value)
         resolved.append((disk.target, mode))
     return tuple(resolved)
+
+
+def _own_defaults(
+    request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
+) -> set[DiskMode]:
+    """The modes that disks left out of the request take from their own defaults."""
+    listed = {disk.name for disk in request.disks or () if disk.snapshot}
+    return {
+        disk.snapshot
+        for disk in domain_disks
+        if disk.snapshot is not None and disk.snapshot is not DiskMode.NO
+        and disk.target not in listed and disk.source not in listed
+    }
 
 
 def decide(
@@ -193,9 +208,12 @@ def decide(
         return Decision(cell, verdict)
     disks = _resolve_disks(verdict, request, domain_disks)
     modes = {mode for _, mode in disks}
+    own_defaults = _own_defaults(request, domain_disks)
     if verdict.disk is DiskResult.DEFAULT:
+        own_defaults |= modes - {DiskMode.NO}
+    if own_defaults:
         # a disk's own default is checked as if the request had asked for that mode
-        for mode in sorted(modes - {DiskMode.NO}, key=lambda m: m.value):
+        for mode in sorted(own_defaults, key=lambda m: m.value):
             own = profile.verdict(attrs.evolve(cell, disk=Column.of(mode)))
             if isinstance(own, Rejected):
                 return Decision(cell, own)

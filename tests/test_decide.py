@@ -147,18 +147,21 @@ def _oracle(
     if isinstance(verdict, Rejected):
         return cell, verdict, {}
     resolved = {}
+    own_defaults = set()
     for d in disks:
         if d.listed and d.mode is not None:
             resolved[d.name] = d.mode
-        elif d.default is DiskMode.NO:
-            resolved[d.name] = DiskMode.NO
+        elif d.default is not None:  # a left-out disk's own default comes first
+            resolved[d.name] = d.default
+            own_defaults.add(d.default)
         elif verdict.disk is DiskResult.DEFAULT:
-            resolved[d.name] = d.default or DiskMode.EXTERNAL
+            resolved[d.name] = DiskMode.EXTERNAL
         else:
             resolved[d.name] = DiskMode(verdict.disk.value)
     used = set(resolved.values())
-    if verdict.disk is DiskResult.DEFAULT:
-        for mode in sorted(used - {DiskMode.NO}, key=lambda m: m.value):
+    checked = (used if verdict.disk is DiskResult.DEFAULT else own_defaults) - {DiskMode.NO}
+    if checked:
+        for mode in sorted(checked, key=lambda m: m.value):
             own = profile.verdict(Cell(cell.domain, cell.memory, Column(mode.value), disk_only))
             if isinstance(own, Rejected):
                 return cell, own, {}
