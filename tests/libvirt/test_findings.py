@@ -43,8 +43,6 @@ DIVERGES_ON: dict[str, frozenset[str]] = {
     # the not-taken internal snapshot diverges first, on both; the message is checked below
     "libvirt-11.3-revert-error-names-no-cause": frozenset({"9.0", "11.3"}),
     "libvirt-11.3-revert-external-without-current-crashes": frozenset({"11.3"}),
-    # a gap of the model, not a libvirt bug: it follows 9.0's refusal
-    "libvirt-11.3-non-leaf-external-delete-performed": frozenset({"11.3"}),
 }
 
 
