@@ -167,10 +167,8 @@ def _resolve_disks(
         # virDomainSnapshotAlignDisks), then the snapshot's
         mode = listed.get(disk.target) or listed.get(disk.source) or disk.snapshot
         if mode is None:
-            if verdict.disk is DiskResult.DEFAULT:
-                mode = DiskMode.EXTERNAL
-            else:
-                mode = DiskMode(verdict.disk.value)
+            default = verdict.disk is DiskResult.DEFAULT
+            mode = DiskMode.EXTERNAL if default else DiskMode(verdict.disk.value)
         resolved.append((disk.target, mode))
     return tuple(resolved)
 
