@@ -20,7 +20,7 @@ from .adapters.protocol import Adapter
 from .errors import EnvironmentFailure, SnaporacleError, SnapshotXMLError
 from .model.invariants import observation_problems
 from .model.modes import Outcome
-from .model.observation import Aspect, compare
+from .model.observation import Aspect, canonical_image_path, compare
 from .model.observation import view as observation_view
 from .model.ops import (
     CreateSnapshot,
@@ -133,8 +133,10 @@ def _snapshot_xml_view(xml: str) -> dict[str, Any]:
         "memory": (memory.snapshot.value if memory and memory.snapshot else None,
                    memory.file if memory else None),
         "disks": tuple(sorted(
+            # a by-second revert overlay's second is the driver's clock (canonical_image_path)
             (disk.name, disk.snapshot.value if disk.snapshot else None,
-             disk.source_file if disk.snapshot and disk.snapshot.value == "external" else None)
+             canonical_image_path(disk.source_file)
+             if disk.source_file and disk.snapshot and disk.snapshot.value == "external" else None)
             for disk in definition.disks or ()
         )),
     }
