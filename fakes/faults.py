@@ -60,7 +60,7 @@ SOURCES = ("image", "launcher", "monitor")
 #: The verbs whose failure a driver must survive: every verb with an effect.
 MUTATING_VERBS = frozenset({
     "create", "snapshot_create", "snapshot_apply", "snapshot_delete", "commit", "write",
-    "remove", "makedirs", "launch", "stop", "cont", "savevm", "loadvm", "delvm",
+    "remove", "makedirs", "launch", "stop", "cont", "savevm", "snapshot_save", "loadvm", "delvm",
     "migrate_to_file", "transaction", "quit",
 })
 

@@ -120,6 +120,20 @@ class FakeMonitor:
             image.add_snapshot(tag, vmstate=index == 0, ram=self.ram if index == 0 else None)
         faults.after(when, "savevm", tag)
 
+    def snapshot_save(self, tag: str) -> None:
+        """QMP ``snapshot-save``: ``savevm``'s effect, refused when a disk holds ``tag``."""
+        faults = self._start("snapshot_save", tag)
+        check_tag("snapshot_save", tag)
+        when = faults.before("snapshot_save", tag)
+        self._snapshot_capable("snapshot_save")
+        if any(layers[0][1].find(tag, by_id=False) for layers in self._disks.values()):
+            raise BackendError(
+                f"snapshot_save: Snapshot '{tag}' already exists in one or more devices"
+            )
+        for index, layers in enumerate(self._disks.values()):
+            layers[0][1].add_snapshot(tag, vmstate=index == 0, ram=self.ram if index == 0 else None)
+        faults.after(when, "snapshot_save", tag)
+
     def loadvm(self, tag: str) -> None:
         """HMP ``loadvm``: every disk back to ``tag``; the run state is kept."""
         faults = self._start("loadvm", tag)

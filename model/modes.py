@@ -83,6 +83,9 @@ class Mechanism(enum.Enum):
 
     QEMU_IMG = "qemu-img"
     SAVEVM = "savevm"
+    #: QMP ``snapshot-save`` (libvirt 11.3, measured): savevm's effect, but a job that fails
+    #: when a disk already holds a snapshot of that name, where HMP ``savevm`` replaces it
+    SNAPSHOT_SAVE = "snapshot-save"
     MIGRATE = "migrate"
     TRANSACTION = "transaction"
 

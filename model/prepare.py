@@ -38,6 +38,7 @@ from .modes import (
     DeleteFlag,
     DiskMode,
     DomainState,
+    Mechanism,
     MemoryMode,
     Outcome,
     RevertFlag,
@@ -398,6 +399,15 @@ def _prepare_create(
     if name in domain.snapshots:
         refusal = _refuse(
             "name", Outcome.FAILED, _FAILED, f"domain moment {name} already exists"
+        )
+        return attrs.evolve(refusal, cell=cell)
+    if Mechanism.SNAPSHOT_SAVE in accepted.mechanisms and any(
+        disk.mode is DiskMode.INTERNAL and view.has_tag(domain.active[disk.target], name)
+        for disk in disks
+    ):
+        refusal = _refuse(
+            "tag", Outcome.FAILED, _FAILED,
+            f"snapshot-save job failed: Snapshot '{name}' already exists in one or more devices",
         )
         return attrs.evolve(refusal, cell=cell)
     memory_file = None

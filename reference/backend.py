@@ -177,6 +177,10 @@ class Monitor(Protocol):
     def loadvm(self, tag: str) -> None:
         """HMP ``loadvm tag``."""
 
+    def snapshot_save(self, tag: str) -> None:
+        """QMP ``snapshot-save`` job: as ``savevm``, but it fails when a disk already holds a
+        snapshot called ``tag`` (``savevm`` replaces it)."""
+
     def delvm(self, tag: str) -> None:
         """HMP ``delvm tag``."""
 

@@ -53,6 +53,7 @@ MECHANISM_VERBS = {
     "create": Mechanism.QEMU_IMG,
     "snapshot_create": Mechanism.QEMU_IMG,
     "savevm": Mechanism.SAVEVM,
+    "snapshot_save": Mechanism.SNAPSHOT_SAVE,
     "migrate_to_file": Mechanism.MIGRATE,
     "transaction": Mechanism.TRANSACTION,
 }
@@ -338,7 +339,10 @@ class ReferenceDriver:
             undo.add(self._vm_state_label(record, plan.name),
                      functools.partial(self._delvm_if_made, record,
                                                                   plan.name))
-            monitor.savevm(plan.name)
+            if Mechanism.SNAPSHOT_SAVE in plan.verdict.mechanisms:
+                monitor.snapshot_save(plan.name)
+            else:
+                monitor.savevm(plan.name)
             self._resume(monitor, was_running)
             return
         actions = [

@@ -28,6 +28,8 @@ import os
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
+import attrs
+
 from .adapters.protocol import Adapter
 from .errors import AdapterError
 from .model.definition import DomainDisk, DomainSpec
@@ -291,6 +293,32 @@ def _capabilities(recording: _Recording) -> ProfileCapabilities:
     return ProfileCapabilities(**found, revert_overlay=overlay)
 
 
+def _online_internal_mechanism(recording: _Recording) -> Mechanism:
+    """How the running domain's internal snapshots are taken, told by what a second one of a
+    name whose tag is still in the image does: HMP ``savevm`` replaces the tag, QMP
+    ``snapshot-save`` (libvirt 11.3) fails with "already exists"."""
+    name = "caps-tag"
+    request = CreateSnapshot(_ONLINE, _request(recording.root, name, Column.INTERNAL, {}))
+    if recording.adapter.apply(request).outcome is not Outcome.ACCEPTED:
+        return Mechanism.SAVEVM
+    recording.forget(_ONLINE, name)
+    again = recording.adapter.apply(request)
+    if again.outcome is Outcome.ACCEPTED:
+        recording.forget(_ONLINE, name)
+        return Mechanism.SAVEVM
+    return Mechanism.SNAPSHOT_SAVE if "already exists" in again.message else Mechanism.SAVEVM
+
+
+def _snapshot_save(entry: CellEntry) -> CellEntry:
+    verdict = entry.verdict
+    if not isinstance(verdict, Accepted) or Mechanism.SAVEVM not in verdict.mechanisms:
+        return entry
+    mechanisms = tuple(
+        Mechanism.SNAPSHOT_SAVE if m is Mechanism.SAVEVM else m for m in verdict.mechanisms
+    )
+    return attrs.evolve(entry, verdict=attrs.evolve(verdict, mechanisms=mechanisms))
+
+
 def _deletes_non_leaf(recording: _Recording, domain: str) -> bool:
     """Whether an external snapshot with one external child can be deleted: two DISK_ONLY
     external snapshots of ``domain`` (the running one, then the shut-off one), one on the
@@ -363,6 +391,8 @@ def record_profile(
             )
             for index, cell in enumerate(ALL_CELLS)
         )
+        if _online_internal_mechanism(recording) is Mechanism.SNAPSHOT_SAVE:
+            entries = tuple(_snapshot_save(entry) for entry in entries)
         mixed, nothing, partial_no, notes = _rules(recording, reference)
         capabilities = _capabilities(recording)
     except BaseException:
@@ -391,7 +421,9 @@ def record_profile(
         "external checkpoint (memory and disks external); delete of an external DISK_ONLY snapshot "
         "with one external child, running (delete_external_non_leaf) and shut off "
         "(delete_external_offline_chain); revert to a running domain's "
-        "DISK_ONLY snapshot (revert_disk_only)"
+        "DISK_ONLY snapshot (revert_disk_only); savevm or snapshot-save: a running domain's "
+        "second internal checkpoint of a name whose tag is still in its image (snapshot-save "
+        "fails, savevm replaces the tag)"
     )
     return Profile(
         name=name,

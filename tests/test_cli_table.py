@@ -27,7 +27,7 @@ KEYS = {
     "reason",
 }
 MODES = {"no", "internal", "external", "default"}
-MECHANISMS = {"qemu-img", "savevm", "migrate", "transaction"}
+MECHANISMS = {"qemu-img", "savevm", "snapshot-save", "migrate", "transaction"}
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -314,7 +314,7 @@ def _libvirt(cell: Cell) -> tuple[object, ...]:
     if not online:
         mechanisms = ["qemu-img"]
     elif memory == "internal":
-        mechanisms = ["savevm"]
+        mechanisms = ["snapshot-save"]  # QMP since 11.x (measured on 11.3: HMP savevm in 9.0)
     else:
         mechanisms = ["migrate"] * (memory == "external") + ["transaction"] * (resolved != "no")
     shown = "default" if disk == "omit" and default == "external" else resolved

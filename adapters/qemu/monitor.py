@@ -176,6 +176,36 @@ class QemuMonitor:
         check_tag("savevm", tag)
         self._hmp("savevm", f"savevm {_hmp_string(tag)}")
 
+    def snapshot_save(self, tag: str) -> None:
+        """QMP ``snapshot-save`` job (as libvirt 11.3 runs it): every disk's node, VM state on
+        the first; the job fails when a disk already holds ``tag``."""
+        self._start("snapshot_save", tag)
+        check_tag("snapshot_save", tag)
+        nodes = [self._node("snapshot_save", target) for target in self._nodes]
+        job = f"snapshot-save-{self._serial}"
+        self._serial += 1
+        self._execute("snapshot_save", "snapshot-save", {
+            "job-id": job, "tag": tag, "vmstate": nodes[0], "devices": nodes,
+        })
+        self._finish_job("snapshot_save", job, MIGRATE_TIMEOUT)
+
+    def _finish_job(self, verb: str, job: str, timeout: float) -> None:
+        """Wait for a job that ends by itself, dismiss it, and raise its error if it failed."""
+        deadline = time.monotonic() + timeout
+        while True:
+            jobs = {j["id"]: j for j in self._execute(verb, "query-jobs")}
+            found = jobs.get(job)
+            if found is None:
+                raise BackendError(f"{verb}: job {job} vanished")
+            if found.get("status") == "concluded":
+                self._execute(verb, "job-dismiss", {"id": job})
+                if found.get("error"):
+                    raise BackendError(f"{verb}: {found['error']}")
+                return
+            if time.monotonic() > deadline:
+                raise StepTimeout(f"{verb}: job {job} did not finish within {timeout:g} s")
+            time.sleep(POLL)
+
     def loadvm(self, tag: str) -> None:
         """HMP ``loadvm``; on failure the VM gets back its run state before the error is raised."""
         self._start("loadvm", tag)

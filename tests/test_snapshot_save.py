@@ -1,0 +1,64 @@
+"""A running domain's internal checkpoint of a name whose tag is still in the image (its record
+deleted METADATA_ONLY): QMP ``snapshot-save`` (libvirt 11.3, ``libvirt-current``) fails, HMP
+``savevm`` (9.0) replaces the tag. The model, and the reference driver on the fakes and on real
+QEMU, agree step by step."""
+
+from __future__ import annotations
+
+import pytest
+
+from snaporacle.adapters.fake import FakeAdapter
+from snaporacle.errors import ComponentMissing
+from snaporacle.lockstep import Lockstep
+from snaporacle.model.modes import DeleteFlag, Outcome
+from snaporacle.model.ops import CreateSnapshot, DeleteSnapshot, Op, RevertSnapshot, StartDomain
+from snaporacle.profiles import load_profile
+from tests.delete_scenarios import DOMAIN, define, write
+
+CHECKPOINT = ("<domainsnapshot><name>i1</name><memory snapshot='internal'/>"
+              "</domainsnapshot>")
+
+
+def reuse_steps(root: str) -> list[Op]:
+    """Checkpoint ``i1``, forget it, write, checkpoint ``i1`` again."""
+    return [define(root), StartDomain(DOMAIN), write(0, 1), CreateSnapshot(DOMAIN, CHECKPOINT),
+            DeleteSnapshot(DOMAIN, "i1", DeleteFlag.METADATA_ONLY), write(0, 2),
+            CreateSnapshot(DOMAIN, CHECKPOINT)]
+
+
+#: profile -> (outcome, error) of the second checkpoint
+EXPECTED = {
+    "libvirt-current": (Outcome.FAILED, "VIR_ERR_OPERATION_FAILED"),
+    "libvirt-11.3-qemu-embed": (Outcome.FAILED, "VIR_ERR_OPERATION_FAILED"),
+    "libvirt-9.0-qemu-embed": (Outcome.ACCEPTED, None),
+}
+
+
+def _adapter(kind: str, profile: str):  # type: ignore[no-untyped-def]
+    if kind == "fake":
+        return FakeAdapter(profile=profile)
+    from snaporacle.adapters.qemu import QemuAdapter
+
+    try:
+        return QemuAdapter(profile=profile)
+    except ComponentMissing as err:
+        pytest.skip(str(err))
+
+
+@pytest.mark.parametrize("kind", ["fake", "qemu"])
+@pytest.mark.parametrize("profile", sorted(EXPECTED))
+def test_a_reused_tag_by_mechanism(kind: str, profile: str) -> None:
+    adapter = _adapter(kind, profile)
+    try:
+        lockstep = Lockstep(adapter, load_profile(profile))
+        lockstep.reset()
+        for op in reuse_steps(adapter.root):
+            result, _ = lockstep.step(op)
+        assert (result.outcome, result.error) == EXPECTED[profile], result.message
+        if result.outcome is Outcome.ACCEPTED:  # savevm replaced the tag: the new data
+            lockstep.step(write(0, 3))
+            lockstep.step(RevertSnapshot(DOMAIN, "i1"))
+        else:
+            assert "already exists" in result.message
+    finally:
+        adapter.close()
