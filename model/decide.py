@@ -186,6 +186,18 @@ def _own_defaults(
     }
 
 
+def own_default_cells(
+    cell: Cell, verdict: Accepted, request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
+) -> list[Cell]:
+    """The cells whose verdicts a request in ``cell`` also takes: one per mode that disks it
+    leaves out take from their own defaults (or from ``default``), as if it had asked for it."""
+    modes = {mode for _, mode in _resolve_disks(verdict, request, domain_disks)}
+    own = _own_defaults(request, domain_disks)
+    if verdict.disk is DiskResult.DEFAULT:
+        own |= modes - {DiskMode.NO}
+    return [attrs.evolve(cell, disk=Column.of(mode)) for mode in sorted(own, key=lambda m: m.value)]
+
+
 def decide(
     profile: Profile,
     domain_state: DomainState,
@@ -206,15 +218,11 @@ def decide(
         return Decision(cell, verdict)
     disks = _resolve_disks(verdict, request, domain_disks)
     modes = {mode for _, mode in disks}
-    own_defaults = _own_defaults(request, domain_disks)
-    if verdict.disk is DiskResult.DEFAULT:
-        own_defaults |= modes - {DiskMode.NO}
-    if own_defaults:
-        # a disk's own default is checked as if the request had asked for that mode
-        for mode in sorted(own_defaults, key=lambda m: m.value):
-            own = profile.verdict(attrs.evolve(cell, disk=Column.of(mode)))
-            if isinstance(own, Rejected):
-                return Decision(cell, own)
+    # a disk's own default is checked as if the request had asked for that mode
+    for own_cell in own_default_cells(cell, verdict, request, domain_disks):
+        own = profile.verdict(own_cell)
+        if isinstance(own, Rejected):
+            return Decision(cell, own)
     if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
         return Decision(cell, profile.mixed)
     internal = DiskMode.INTERNAL in modes or verdict.memory is MemoryMode.INTERNAL

@@ -152,6 +152,9 @@ class Draws:
     create_flags: dict[Cell, tuple[CreateFlag, ...]]
     revert_flags: tuple[RevertFlag, ...]
     delete_flags: tuple[DeleteFlag, ...]
+    #: cells not to reach: not drawn, and a create whose varied disk modes would reach one is
+    #: drawn without the variation
+    excluded: frozenset[Cell] = frozenset()
 
     @classmethod
     def for_adapter(
@@ -180,6 +183,7 @@ class Draws:
             create_flags={c: _create_flag_options(c, caps.create_flags) for c in ALL_CELLS},
             revert_flags=tuple(_combinations(revert, RevertFlag(0))),
             delete_flags=tuple(_combinations(delete, DeleteFlag(0))),
+            excluded=exclude,
         )
 
     def shapes(self, picks: Picks) -> list[tuple[DiskShape, ...]]:

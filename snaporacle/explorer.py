@@ -59,6 +59,7 @@ from .draws import NAMES, Draws, Picks, choices
 from .errors import EnvironmentFailure, Interrupted
 from .lockstep import Divergence, Lockstep, cell_verdict_met
 from .minimize import minimize
+from .model.decide import cell_of, own_default_cells
 from .model.definition import DomainSpec
 from .model.invariants import world_problems
 from .model.modes import Column, CreateFlag, DomainColumn, DomainState
@@ -79,7 +80,8 @@ from .model.ops import (
     WriteData,
     WriteMemory,
 )
-from .model.profile import ALL_CELLS, Cell, Profile
+from .model.profile import ALL_CELLS, Accepted, Cell, Profile
+from .model.snapshot_xml import parse_snapshot
 from .model.world import Domain
 from .profiles import load_profile
 from .reporting import NullReporter, Reporter
@@ -429,11 +431,31 @@ class SnapshotMachine(RuleBasedStateMachine):
         vary, varied, column = picks.of(_BOOLS), picks.of(targets), picks.of(_COLUMNS)
         if len(targets) > 1 and vary:
             modes[varied] = column
+        explicit = picks.of(_BOOLS)
         xml = snapshot_xml(s.adapter.root, name, cell.memory, modes,
-                           explicit_sources=picks.of(_BOOLS), stem=f"{spec.name}-{name}")
+                           explicit_sources=explicit, stem=f"{spec.name}-{name}")
         flags = CreateFlag.DISK_ONLY if cell.disk_only else CreateFlag(0)
         flags |= picks.turned(draws.create_flags[cell])
+        if draws.excluded and self._reaches_excluded(spec, xml, flags):
+            # the variation, or a disk's own default, would reach an excluded cell
+            xml = snapshot_xml(s.adapter.root, name, cell.memory,
+                               dict.fromkeys(targets, cell.disk),
+                               explicit_sources=explicit, stem=f"{spec.name}-{name}")
+            if self._reaches_excluded(spec, xml, flags):
+                return
         self.do(CreateSnapshot(spec.name, xml, flags))
+
+    def _reaches_excluded(self, spec: DomainSpec, xml: str, flags: CreateFlag) -> bool:
+        """Whether a create would take the verdict of a cell the run excludes."""
+        request = parse_snapshot(xml)
+        reached = cell_of(self.s.profile, self.state(spec), request, flags, spec.disks)
+        if not isinstance(reached, Cell):
+            return False
+        touched = [reached]
+        verdict = self.s.profile.verdict(reached)
+        if isinstance(verdict, Accepted):
+            touched += own_default_cells(reached, verdict, request, spec.disks)
+        return any(cell in self.s.draws.excluded for cell in touched)
 
     @precondition(lambda machine: "revert" in machine.s.draws.ops and machine.has_snapshots())
     @rule(c=choices(3))

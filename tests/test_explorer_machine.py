@@ -24,7 +24,7 @@ from snaporacle.lockstep import Divergence, Lockstep, cell_verdict_met
 from snaporacle.minimize import minimize, replay_ops, signature
 from snaporacle.model.modes import Column, DomainColumn
 from snaporacle.model.ops import CreateSnapshot, DefineDomain, ListSnapshots, WriteData
-from snaporacle.model.profile import ALL_CELLS, Cell
+from snaporacle.model.profile import ALL_CELLS, Accepted, Cell
 from snaporacle.profiles import load_profile
 from snaporacle.requests import cell_request, domain_spec
 from tests.test_explorer import BrokenAdapter
@@ -242,3 +242,34 @@ def test_pytest_xdist_runs_bound_machines(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stdout + done.stderr  # plan-1.0.1 differs from the fake
     assert "2 passed" in done.stdout and "1 failed" in done.stdout, done.stdout
     assert "TestB" in done.stdout
+
+
+def test_an_excluded_cell_is_not_reached_by_a_varied_disk_nor_by_a_default() -> None:
+    from snaporacle.model.decide import cell_of, own_default_cells
+    from snaporacle.model.snapshot_xml import parse_snapshot
+    from snaporacle.profiles import load_profile
+
+    profile = load_profile("libvirt-11.3-qemu-embed")
+    # libvirt 11.3 writes no <memory> for it; vdb's own default 'external' reaches it too
+    excluded = Cell(DomainColumn.OFFLINE, Column.OMIT, Column.EXTERNAL, False)
+    touched: list[Cell] = []
+
+    class Watch(SnapshotMachine.bind(FakeAdapter, profile, exclude=frozenset({excluded}))):  # type: ignore[misc]
+        def do(self, op, scene=False):  # type: ignore[no-untyped-def]
+            if isinstance(op, CreateSnapshot):
+                spec = next(d for d in self.domains if d.name == op.domain)
+                request = parse_snapshot(op.xml)
+                cell = cell_of(profile, self.state(spec), request, op.flags, spec.disks)
+                if isinstance(cell, Cell):
+                    touched.append(cell)
+                    verdict = profile.verdict(cell)
+                    if isinstance(verdict, Accepted):
+                        touched.extend(own_default_cells(cell, verdict, request, spec.disks))
+            return super().do(op, scene)
+
+    run_state_machine_as_test(Watch, settings=settings(max_examples=150, stateful_step_count=8,
+                                                       deadline=None, database=None,
+                                                       derandomize=True))
+    Watch.close()
+    assert len(touched) > 50
+    assert excluded not in touched
