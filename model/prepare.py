@@ -383,12 +383,16 @@ def _prepare_create(
     accepted: Accepted = decision.verdict
     cell = decision.cell
     if flags & CreateFlag.QUIESCE and state.active:  # offline there is nothing to freeze
-        refusal = _refuse(
-            "quiesce",
-            Outcome.UNSUPPORTED,
-            "VIR_ERR_ARGUMENT_UNSUPPORTED",
-            "QEMU guest agent is not configured",
-        )
+        # qemuDomainAgentAvailable: a guest agent answers only while the domain runs
+        if state is DomainState.PAUSED:
+            refusal = _refuse("quiesce", Outcome.INVALID, _INVALID_OP, "domain is not running")
+        else:
+            refusal = _refuse(
+                "quiesce",
+                Outcome.UNSUPPORTED,
+                "VIR_ERR_ARGUMENT_UNSUPPORTED",
+                "QEMU guest agent is not configured",
+            )
         return attrs.evolve(refusal, cell=cell)
     name = definition.name or str(view.clock)
     disks = plan_disks(
