@@ -95,6 +95,7 @@ def _check_empty(adapter: Adapter, when: str) -> None:
 
 
 def _check_apply_never_raises(adapter: Adapter) -> None:
+    started: set[str] = set()
     for op in _hostile_ops(adapter.root):
         try:
             result = adapter.apply(op)
@@ -103,8 +104,16 @@ def _check_apply_never_raises(adapter: Adapter) -> None:
                 f"adapter {adapter.name}: apply({op!r}) raised {type(err).__name__}: {err}; "
                 "a refusal or failure must come back as a Result"
             ) from err
-        if op.kind in ("list", "create", "revert", "delete") and result.outcome is Outcome.ACCEPTED:
+        accepted = result.outcome is Outcome.ACCEPTED
+        if op.kind in ("list", "create", "revert", "delete") and accepted:
             raise ConformanceError(f"adapter {adapter.name}: accepted the invalid {op!r}")
+        if isinstance(op, StartDomain) and accepted:
+            if op.domain in started:
+                raise ConformanceError(
+                    f"adapter {adapter.name}: started domain {op.domain} again while it runs; "
+                    "libvirt refuses it (VIR_ERR_OPERATION_INVALID 'domain is already running')"
+                )
+            started.add(op.domain)
 
 
 def _check_closed(adapter: Adapter) -> None:
