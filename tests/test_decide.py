@@ -147,19 +147,17 @@ def _oracle(
     if isinstance(verdict, Rejected):
         return cell, verdict, {}
     resolved = {}
-    own_defaults = set()
     for d in disks:
         if d.listed and d.mode is not None:
             resolved[d.name] = d.mode
         elif d.default is not None:  # a left-out disk's own default comes first
             resolved[d.name] = d.default
-            own_defaults.add(d.default)
         elif verdict.disk is DiskResult.DEFAULT:
             resolved[d.name] = DiskMode.EXTERNAL
         else:
             resolved[d.name] = DiskMode(verdict.disk.value)
     used = set(resolved.values())
-    checked = (used if verdict.disk is DiskResult.DEFAULT else own_defaults) - {DiskMode.NO}
+    checked = (used if verdict.disk is DiskResult.DEFAULT else set()) - {DiskMode.NO}
     if checked:
         for mode in sorted(checked, key=lambda m: m.value):
             own = profile.verdict(Cell(cell.domain, cell.memory, Column(mode.value), disk_only))
@@ -168,7 +166,7 @@ def _oracle(
     if {DiskMode.INTERNAL, DiskMode.EXTERNAL} <= used:
         return cell, profile.mixed, {}
     is_internal = DiskMode.INTERNAL in used or verdict.memory is MemoryMode.INTERNAL
-    if profile.partial_no and is_internal and DiskMode.NO in used:
+    if profile.partial_no and is_internal and used - {DiskMode.INTERNAL}:
         return cell, profile.partial_no, {}
     if used == {DiskMode.NO}:
         if verdict.memory is MemoryMode.NO:
