@@ -180,6 +180,24 @@ class Qmp:
             raise EOFError("the QMP connection was cut short by an earlier timeout or interrupt")
         return self._wait(self._client.execute(command, arguments))
 
+    def execute_all(self, command: str, argument_list: Sequence[dict[str, object]]) -> list[Any]:
+        """Run one QMP command once per arguments, all sent before the first reply is awaited
+        (QEMU runs them in order); their results in order, or the first error in that order."""
+        if self.broken:
+            raise EOFError("the QMP connection was cut short by an earlier timeout or interrupt")
+
+        async def run_all() -> list[Any]:
+            return await asyncio.gather(
+                *(self._client.execute(command, arguments) for arguments in argument_list),
+                return_exceptions=True,
+            )
+
+        results = self._wait(run_all())
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results
+
     def close(self) -> None:
         """Disconnect (harmless if the peer is gone)."""
         # The peer may be dead already: there is nothing to report then.
