@@ -48,39 +48,39 @@ def plain_machine(counter: list[int]) -> type[RuleBasedStateMachine]:
 
     class Plain(RuleBasedStateMachine):
         @initialize(c=choices(24))
-        def define(self, c: bytes) -> None:
+        def define(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
         @rule(c=choices(2))
-        def lifecycle(self, c: bytes) -> None:
+        def lifecycle(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
         @rule(c=choices(4))
-        def write(self, c: bytes) -> None:
+        def write(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
         @rule(c=choices(9))
-        def create(self, c: bytes) -> None:
+        def create(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
         @rule(c=choices(3))
-        def revert(self, c: bytes) -> None:
+        def revert(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
         @rule(c=choices(3))
-        def delete(self, c: bytes) -> None:
+        def delete(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
         @rule(c=choices(3))
-        def query(self, c: bytes) -> None:
+        def query(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
         @rule(c=choices(3))
-        def write_memory(self, c: bytes) -> None:
+        def write_memory(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
         @rule(c=choices(3))
-        def dumpxml(self, c: bytes) -> None:
+        def dumpxml(self, c: tuple[int, ...]) -> None:
             counter[0] += 1
 
     return Plain

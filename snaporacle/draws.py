@@ -1,6 +1,6 @@
 """What the explorer draws: option lists made once per adapter and profile, and integer choices.
 
-Each rule draws a fixed string of choices (:func:`choices`, one draw) that :class:`Picks` maps onto
+Each rule draws a fixed tuple of integer choices (:func:`choices`) that :class:`Picks` maps onto
 option lists made once per bound machine (:class:`Draws`); no strategy is built per draw. The
 weights push toward what drivers get wrong while keeping everything else:
 
@@ -100,34 +100,29 @@ def _create_flag_options(cell: Cell, supported: CreateFlag) -> tuple[CreateFlag,
     return (*none, *relevant * 2, *pairs, *every)
 
 
-#: Bytes per choice: a choice is an index into any list of options (taken modulo its length),
-#: 0..65535, so that the longest option list (the cells, accepted ones five times) is all reached.
-CHOICE_BYTES = 2
+#: One choice: an index into any list of options (taken modulo its length). Rules draw fixed
+#: tuples of these, never a strategy built per draw, which keeps Hypothesis' own cost low.
+CHOICE = st.integers(0, 1023)
 
 
-def choices(count: int) -> SearchStrategy[bytes]:
-    """``count`` choices for one rule, drawn as one byte string (one Hypothesis draw per rule,
-    not one per choice: a draw costs about as much as the rule's whole work on ``fake``).
-
-    Hypothesis shrinks each byte toward 0, so each choice still shrinks toward the first option.
-    """
-    return st.binary(min_size=count * CHOICE_BYTES, max_size=count * CHOICE_BYTES)
+def choices(count: int) -> SearchStrategy[tuple[int, ...]]:
+    """``count`` choices for one rule."""
+    return st.tuples(*[CHOICE] * count)
 
 
 class Picks:
     """A rule's choices, taken one after the other (and again from the start if it asks for more)."""
 
-    def __init__(self, values: bytes, rotation: int = 0) -> None:
+    def __init__(self, values: tuple[int, ...], rotation: int = 0) -> None:
         self.values = values
-        self.count = len(values) // CHOICE_BYTES
         self.rotation = rotation
         self.at = 0
 
     def next(self) -> int:
         """The next raw choice."""
-        start = (self.at % self.count) * CHOICE_BYTES
+        value = self.values[self.at % len(self.values)]
         self.at += 1
-        return int.from_bytes(self.values[start:start + CHOICE_BYTES], "big")
+        return value
 
     def of(self, options: Sequence[Any]) -> Any:
         """One of ``options``: the plainest (the first) when the choice is 0."""

@@ -55,7 +55,7 @@ from hypothesis.stateful import (
 
 from . import interrupts
 from .adapters.protocol import Adapter
-from .draws import CHOICE_BYTES, NAMES, Draws, Picks, choices
+from .draws import NAMES, Draws, Picks, choices
 from .errors import EnvironmentFailure, Interrupted
 from .lockstep import Divergence, Lockstep, cell_verdict_met
 from .minimize import minimize
@@ -349,7 +349,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         """Whether any domain has a snapshot (reverts and deletes wait for one)."""
         return any(d.snapshots for d in self.s.lockstep.world.domains.values())
 
-    def picks(self, values: bytes) -> Picks:
+    def picks(self, values: tuple[int, ...]) -> Picks:
         """A rule's choices, with the example's rotation."""
         return Picks(values, self.rotation)
 
@@ -363,17 +363,17 @@ class SnapshotMachine(RuleBasedStateMachine):
     # --- rules ----------------------------------------------------------------------------------
 
     @initialize(c=choices(24))
-    def define(self, c: bytes) -> None:
+    def define(self, c: tuple[int, ...]) -> None:
         """Define the example's domains."""
-        self.rotation = Picks(c).next()
-        for index, disks in enumerate(self.s.draws.shapes(Picks(c[CHOICE_BYTES:]))):
+        self.rotation = c[0]
+        for index, disks in enumerate(self.s.draws.shapes(Picks(c[1:]))):
             spec = domain_spec(self.s.adapter.root, index, disks=disks)
             self.domains.append(spec)
             self.do(DefineDomain(spec), scene=index > 0)
 
     @precondition(lambda machine: bool(machine.s.draws.lifecycle))
     @rule(c=choices(2))
-    def lifecycle(self, c: bytes) -> None:
+    def lifecycle(self, c: tuple[int, ...]) -> None:
         """Start (running or paused), pause, resume or destroy a domain."""
         picks = self.picks(c)
         spec = self.pick(picks)
@@ -389,7 +389,7 @@ class SnapshotMachine(RuleBasedStateMachine):
 
     @precondition(lambda machine: "write" in machine.s.draws.ops)
     @rule(c=choices(4))
-    def write(self, c: bytes) -> None:
+    def write(self, c: tuple[int, ...]) -> None:
         """Write one block (of the first four) of one disk with a pattern 1..255."""
         picks = self.picks(c)
         spec = self.pick(picks)
@@ -400,7 +400,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         lambda machine: "write_memory" in machine.s.draws.ops and bool(machine.active_domains())
     )
     @rule(c=choices(3))
-    def write_memory(self, c: bytes) -> None:
+    def write_memory(self, c: tuple[int, ...]) -> None:
         """Write one block (of the first four) of a running or paused domain's guest RAM (drawn
         only while one runs, so that it does not crowd out the snapshot rules)."""
         picks = self.picks(c)
@@ -410,7 +410,7 @@ class SnapshotMachine(RuleBasedStateMachine):
 
     @precondition(lambda machine: "create" in machine.s.draws.ops)
     @rule(c=choices(9))
-    def create(self, c: bytes) -> None:
+    def create(self, c: tuple[int, ...]) -> None:
         """Create a snapshot in a drawn cell, the domain brought to the cell's state first."""
         s = self.s
         draws = s.draws
@@ -438,7 +438,7 @@ class SnapshotMachine(RuleBasedStateMachine):
 
     @precondition(lambda machine: "revert" in machine.s.draws.ops and machine.has_snapshots())
     @rule(c=choices(3))
-    def revert(self, c: bytes) -> None:
+    def revert(self, c: tuple[int, ...]) -> None:
         """Revert to a snapshot (mostly one in the middle of the tree) with any flags."""
         picks = self.picks(c)
         spec = self.pick(picks, with_snapshots=True)
@@ -447,7 +447,7 @@ class SnapshotMachine(RuleBasedStateMachine):
 
     @precondition(lambda machine: "delete" in machine.s.draws.ops and machine.has_snapshots())
     @rule(c=choices(3))
-    def delete(self, c: bytes) -> None:
+    def delete(self, c: tuple[int, ...]) -> None:
         """Delete a snapshot (mostly one with a parent and children) with any flags."""
         picks = self.picks(c)
         spec = self.pick(picks, with_snapshots=True)
@@ -456,7 +456,7 @@ class SnapshotMachine(RuleBasedStateMachine):
 
     @precondition(lambda machine: bool(machine.s.draws.queries))
     @rule(c=choices(3))
-    def query(self, c: bytes) -> None:
+    def query(self, c: tuple[int, ...]) -> None:
         """List, current, or the XML of any snapshot name."""
         picks = self.picks(c)
         spec = self.pick(picks)
@@ -472,7 +472,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         lambda machine: "dumpxml" in machine.s.draws.queries and machine.has_snapshots()
     )
     @rule(c=choices(3))
-    def dumpxml(self, c: bytes) -> None:
+    def dumpxml(self, c: tuple[int, ...]) -> None:
         """The XML of an existing snapshot (a rule of its own: every element of it is compared,
         so it deserves the draws of a rule, not a third of one)."""
         picks = self.picks(c)
