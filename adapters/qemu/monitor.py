@@ -360,7 +360,7 @@ class QemuMonitor:
         self._start("read", target)
         self._node("read", target)
         kept = self._disk_data.get(target)
-        if kept is not None:
+        if kept is not None and self.proc.poll() is None:  # a dead QEMU is reported as before
             return kept
         blocks = self._sizes[target] // BLOCK_SIZE
         commands = [f"read -v {block * BLOCK_SIZE} 1" for block in range(blocks)]
