@@ -184,7 +184,7 @@ KNOWN_EMBED = ("offline/memory=omit/disk=internal/disk-only", "offline/memory=no
 #: the seed of qemu:///embed is one whose examples (split over one or two workers) meet none of
 #: libvirt 9.0's known differences.
 WORKER_RUNS = (("fake", None, 120, 20, 1, ()), ("qemu", None, 16, 12, 1, ()),
-               ("libvirt", "qemu:///embed", 16, 12, 7, KNOWN_EMBED))
+               ("libvirt", "qemu:///embed", 16, 12, 11, KNOWN_EMBED))
 
 
 def compare_workers(counts: tuple[int, ...]) -> None:
@@ -197,7 +197,8 @@ def compare_workers(counts: tuple[int, ...]) -> None:
             rates[workers] = result.coverage.rules / result.seconds
             print(f"{name} {uri or ''} workers={workers}: {result.coverage.rules} rule calls in "
                   f"{result.seconds:.1f} s = {rates[workers]:.1f}/s, "
-                  f"{len(result.divergences)} divergence(s)", flush=True)
+                  f"{len(result.divergences)} divergence(s), "
+                  f"{len(result.environment_failures)} environment failure(s)", flush=True)
         base = rates[counts[0]]
         print(f"{name}: " + ", ".join(f"{w} workers {r / base:.2f}x" for w, r in rates.items()))
 
