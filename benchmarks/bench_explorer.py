@@ -199,6 +199,8 @@ def compare_workers(counts: tuple[int, ...]) -> None:
                   f"{result.seconds:.1f} s = {rates[workers]:.1f}/s, "
                   f"{len(result.divergences)} divergence(s), "
                   f"{len(result.environment_failures)} environment failure(s)", flush=True)
+            for divergence in result.divergences:  # its shrinking is in the time: say what it was
+                print("  " + str(divergence).splitlines()[0], flush=True)
         base = rates[counts[0]]
         print(f"{name}: " + ", ".join(f"{w} workers {r / base:.2f}x" for w, r in rates.items()))
 
