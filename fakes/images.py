@@ -386,7 +386,9 @@ def _parents(path: str, root: str) -> Iterator[str]:
 
 def read_layers(size: int, layers: list[tuple[str, Image]]) -> tuple[int, ...]:
     """The guest view of a chain of layers (active first): the first layer holding each block."""
-    data = []
-    for block in range(size // BLOCK_SIZE):
-        data.append(next((img.blocks[block] for _, img in layers if block in img.blocks), 0))
+    data = [0] * (size // BLOCK_SIZE)
+    for _, img in reversed(layers):  # the base first, each layer above it over it
+        for block, pattern in img.blocks.items():
+            if block < len(data):
+                data[block] = pattern
     return tuple(data)

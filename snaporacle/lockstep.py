@@ -20,7 +20,7 @@ from .adapters.protocol import Adapter
 from .errors import EnvironmentFailure, SnaporacleError, SnapshotXMLError
 from .model.invariants import observation_problems
 from .model.modes import Outcome
-from .model.observation import Aspect, canonical_image_path, compare
+from .model.observation import Aspect, Observation, canonical_image_path, compare
 from .model.observation import view as observation_view
 from .model.ops import (
     CreateSnapshot,
@@ -223,12 +223,20 @@ class Lockstep:
         self.aspects = frozenset(adapter.capabilities.aspects)
         self.world = World(root=adapter.root)
         self.trace: list[Step] = []
+        self._observed: tuple[World, Observation] | None = None
 
     def reset(self) -> None:
         """Both sides back to an empty world."""
         self.adapter.reset()
         self.world = World(root=self.adapter.root)
         self.trace = []
+
+    def model_observation(self) -> Observation:
+        """What the model says a user sees now. A world is a frozen value, and a step that
+        changes nothing (a refusal, a query) keeps the same one: its observation is kept too."""
+        if self._observed is None or self._observed[0] is not self.world:
+            self._observed = (self.world, observe(self.world))
+        return self._observed[1]
 
     def step(self, op: Op) -> tuple[Result, Cell | None]:
         """Apply ``op`` to both sides and compare; returns the result and the cell it hit.
@@ -269,7 +277,7 @@ class Lockstep:
             raise
         except SnaporacleError as err:
             return [f"observe failed after {self.trace[-1].op.kind}: {err}"]
-        differences = compare(observe(self.world), seen, self.aspects)
+        differences = compare(self.model_observation(), seen, self.aspects)
         return differences + [f"invariant: {p}" for p in observation_problems(seen)]
 
     def _check_promise(self, actual: Result) -> list[str]:
@@ -283,7 +291,7 @@ class Lockstep:
             raise
         except SnaporacleError as err:
             return [f"observe failed after a failed {self.trace[-1].op.kind}: {err}"]
-        expected = observe(self.world)
+        expected = self.model_observation()
         promised = self.trace[-1].op.kind in ("create", "revert", "delete")
         problems = broken_promises(expected, seen, actual.message) if promised else []
         if problems:
@@ -295,4 +303,4 @@ class Lockstep:
 
     def expected_view(self) -> dict[str, Any]:
         """The model's observation, restricted to the adapter's aspects."""
-        return observation_view(observe(self.world), self.aspects)
+        return observation_view(self.model_observation(), self.aspects)

@@ -91,6 +91,7 @@ def explore_parallel(job: Job, workers: int, sweep: bool = True,
         found[0].minimal_at if found else None,
         found[0].examples_at_first_detection if found else None,
         workers=workers,
+        environment_failures=tuple(f for r in results for f in r.environment_failures),
     )
     reporter.run_finished(merged)
     return merged

@@ -65,7 +65,7 @@ from ...workdirs import make_workdir, remove_workdir
 from ..protocol import Capabilities
 from ..qemu.images import QemuImageTool
 from . import guest_memory
-from ._shared_read import read_shared
+from ._shared_read import SharedReader
 from .domxml import (
     LiveDisk,
     domain_xml,
@@ -161,6 +161,7 @@ class LibvirtAdapter:
         self._ram_dir = guest_memory.ram_dir_for(uri, self._embed) if self._images else None
         self._ram_written: dict[str, set[int]] = {}
         self._tool = QemuImageTool(self.root) if self._images else None
+        self._shared = SharedReader()
         self.capabilities = self._capabilities(profile)
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -454,12 +455,16 @@ class LibvirtAdapter:
             return DiskObservation(disk.target, (), ())
         if active:
             self._hmp_io(dom, disk, "flush")
+        infos = self._tool.info_chain(disk.source)
         chain = tuple(
             ImageObservation(relative(self.root, image.path), image.format, image.tags)
-            for image in self._tool.info_chain(disk.source)
+            for image in infos
         )
-        read = read_shared if active else self._tool.read
-        return DiskObservation(disk.target, chain, read(disk.source, disk.format))
+        if active:
+            data = self._shared.read(disk.source, disk.format, (i.path for i in infos))
+        else:
+            data = self._tool.read(disk.source, disk.format)
+        return DiskObservation(disk.target, chain, data)
 
     def _observe_domain(self, dom: Any) -> DomainObservation:
         state = _STATES[dom.state()[0]] if dom.state()[0] < len(_STATES) else "nostate"

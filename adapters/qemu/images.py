@@ -34,6 +34,35 @@ def parse_dump(verb: str, text: str, blocks: int) -> tuple[int, ...]:
     return tuple(found[block] for block in range(blocks))
 
 
+#: Bytes of an image's start (a qcow2 header cluster with its extensions and backing file name)
+#: and of its snapshot table that :func:`_metadata_key` compares.
+HEADER_BYTES = 64 * 1024
+SNAPSHOT_TABLE_BYTES = 64 * 1024
+_QCOW2_MAGIC = b"QFI\xfb"
+
+
+def _metadata_key(paths: Iterable[str]) -> tuple[tuple[object, ...], ...] | None:
+    """What ``qemu-img info`` reads of each file, or ``None`` if one is missing: the inode, the
+    first :data:`HEADER_BYTES` (format magic, backing file, snapshot count and offset) and, for
+    qcow2, the snapshot table (QEMU writes a changed table to newly allocated clusters and then
+    the header, so a new table always shows). A guest write changes neither, unlike the file's
+    times, so the answer of ``info_chain`` outlives the writes."""
+    out = []
+    for path in paths:
+        try:
+            with open(path, "rb") as image:
+                head = image.read(HEADER_BYTES)
+                key: tuple[object, ...] = (os.fstat(image.fileno()).st_ino, head)
+                if head[:4] == _QCOW2_MAGIC and len(head) >= 72:
+                    count = int.from_bytes(head[60:64], "big")
+                    image.seek(int.from_bytes(head[64:72], "big"))
+                    key += (image.read(SNAPSHOT_TABLE_BYTES) if count else b"",)
+        except OSError:
+            return None
+        out.append(key)
+    return tuple(out)
+
+
 def _stamp(paths: Iterable[str]) -> tuple[tuple[int, ...], ...] | None:
     """Inode, size, modification and change times of each file, or ``None`` if one is missing."""
     out = []
@@ -56,8 +85,9 @@ class QemuImageTool:
         self._io = binary("qemu-io")
         # sizes of the images this tool created, so that read() needs no qemu-img info for them
         self._sizes: dict[str, int] = {}
-        # info_chain answers by active image, with the stamp of the chain's files they held for
-        self._chains: dict[str, tuple[tuple[tuple[int, ...], ...], tuple[ImageInfo, ...]]] = {}
+        # info_chain answers by active image, with the metadata keys of the chain's files they
+        # held for
+        self._chains: dict[str, tuple[tuple[tuple[object, ...], ...], tuple[ImageInfo, ...]]] = {}
         self._reads: dict[str, tuple[tuple[object, str], tuple[int, ...]]] = {}
 
     def _start(self, verb: str, *args: str) -> None:
@@ -118,15 +148,16 @@ class QemuImageTool:
     def info_chain(self, path: str) -> tuple[ImageInfo, ...]:
         """``qemu-img info -U --backing-chain``: active image first.
 
-        The answer is kept and given again while no file of the chain has changed (same inode,
-        size, modification and change times), which saves most of the ``qemu-img`` runs of an
+        The answer is kept and given again while no file of the chain has changed what
+        ``qemu-img info`` reads of it (:func:`_metadata_key`: same inode, header and snapshot
+        table; guest writes do not count), which saves most of the ``qemu-img`` runs of an
         observation.
         """
         self._start("info_chain", path)
         path = self._path("info_chain", path)
-        kept = self._chains.get(path)
-        if kept is not None and kept[0] == _stamp(i.path for i in kept[1]):
-            return kept[1]
+        kept = self._current_chain(path)
+        if kept is not None:
+            return kept
         infos = tuple(
             ImageInfo(
                 str(info["filename"]), str(info["format"]),
@@ -135,10 +166,17 @@ class QemuImageTool:
             )
             for info in self._info("info_chain", path, chain=True)
         )
-        stamp = _stamp(i.path for i in infos)
-        if stamp is not None:
-            self._chains[path] = (stamp, infos)
+        key = _metadata_key(i.path for i in infos)
+        if key is not None:
+            self._chains[path] = (key, infos)
         return infos
+
+    def _current_chain(self, path: str) -> tuple[ImageInfo, ...] | None:
+        """The kept answer of ``info_chain`` for ``path`` while it still holds, else ``None``."""
+        kept = self._chains.get(path)
+        if kept is not None and kept[0] == _metadata_key(i.path for i in kept[1]):
+            return kept[1]
+        return None
 
     def commit(self, path: str) -> None:
         """``qemu-img commit path``: the overlay's data into its backing image."""
@@ -170,8 +208,8 @@ class QemuImageTool:
         """
         self._start("read", path, fmt)
         path = self._path("read", path)
-        chain = self._chains.get(path)
-        stamp = _stamp(i.path for i in chain[1]) if chain is not None else None
+        chain = self._current_chain(path)
+        stamp = _stamp(i.path for i in chain) if chain is not None else None
         kept = self._reads.get(path)
         if stamp is not None and kept is not None and kept[0] == (stamp, fmt):
             return kept[1]
@@ -186,7 +224,7 @@ class QemuImageTool:
         for block in range(size // BLOCK_SIZE):
             argv += ["-c", f"read -v {block * BLOCK_SIZE} 1"]
         data = parse_dump("read", run("read", [*argv, path]), size // BLOCK_SIZE)
-        if stamp is not None and chain is not None and chain[0] == stamp:
+        if stamp is not None:
             self._reads[path] = ((stamp, fmt), data)
         return data
 

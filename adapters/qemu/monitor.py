@@ -37,8 +37,8 @@ import shlex
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from qemu.qmp import ExecuteError, QMPError
 
@@ -55,7 +55,12 @@ from ...reference.sandbox import inside
 from .images import RUN_DIR, parse_dump
 from .process import QMP_TIMEOUT, Qmp, binary, exit_text, start, stop
 
+T = TypeVar("T")
+
 POLL = 0.01
+
+#: QMP commands that change nothing the guest reads from its disks.
+QUERIES = frozenset({"query-status", "query-named-block-nodes", "query-migrate", "query-jobs"})
 MIGRATE_TIMEOUT = 60.0
 
 
@@ -84,6 +89,8 @@ class QemuMonitor:
         self._serial = 0
         self._quit = False
         self._root = os.path.dirname(os.path.dirname(out))
+        # what read() last gave per disk, kept until any command that may change it is sent
+        self._disk_data: dict[str, tuple[int, ...]] = {}
 
     # -- plumbing -----------------------------------------------------------------------------
 
@@ -112,11 +119,27 @@ class QemuMonitor:
             + (f": {tail}" if tail else "")
         )
 
-    def _execute(self, verb: str, command: str, arguments: dict[str, object] | None = None) -> Any:
+    def _execute(
+        self, verb: str, command: str, arguments: dict[str, object] | None = None,
+    ) -> Any:
+        return self._send(verb, command, lambda: self._qmp.execute(command, arguments),
+                          keeps_disks=command in QUERIES)
+
+    def _execute_all(
+        self, verb: str, command: str, argument_list: Sequence[dict[str, object]],
+        keeps_disks: bool = False,
+    ) -> list[Any]:
+        """:meth:`_execute` of one command with several arguments, all sent at once."""
+        return self._send(verb, command, lambda: self._qmp.execute_all(command, argument_list),
+                          keeps_disks)
+
+    def _send(self, verb: str, command: str, call: Callable[[], T], keeps_disks: bool) -> T:
+        if not keeps_disks:
+            self._disk_data.clear()  # the command may change what the guest reads
         if self.proc.poll() is not None:
             raise self._died(verb, command)
         try:
-            return self._qmp.execute(command, arguments)
+            return call()
         except ExecuteError as err:
             raise BackendError(f"{verb}: {err} (QMP {command})") from err
         except (QMPError, OSError, EOFError, TimeoutError) as err:
@@ -128,11 +151,19 @@ class QemuMonitor:
             raise BackendError(f"{verb}: {reply[len('Error:'):].strip()} (HMP {line})")
         return reply
 
-    def _qemu_io(self, verb: str, target: str, commands: Sequence[str]) -> str:
+    def _qemu_io(
+        self, verb: str, target: str, commands: Sequence[str], keeps_disks: bool = False,
+    ) -> str:
         """Run HMP ``qemu-io`` commands on a disk; their output as QEMU printed it on stdout."""
         self._out_pos = os.path.getsize(self._out)  # skip what other commands printed
-        for command in commands:
-            reply = self._hmp(verb, f"qemu-io -d {target} {_hmp_string(command)}")
+        lines: list[dict[str, object]] = [
+            {"command-line": f"qemu-io -d {target} {_hmp_string(c)}"} for c in commands
+        ]
+        replies = self._execute_all(verb, "human-monitor-command", lines, keeps_disks)
+        for line, reply in zip(lines, map(str, replies), strict=True):
+            if reply.startswith("Error:"):
+                raise BackendError(f"{verb}: {reply[len('Error:'):].strip()} "
+                                   f"(HMP {line['command-line']})")
             if reply.strip():
                 raise BackendError(f"{verb}: qemu-io on {target}: {reply.strip()}")
         with open(self._out, encoding="utf-8", errors="replace") as out:
@@ -361,12 +392,23 @@ class QemuMonitor:
             raise BackendError(f"write: qemu-io on {target}: {out.strip()}")
 
     def read(self, target: str) -> tuple[int, ...]:
-        """The first byte of every block of the running disk, one HMP ``qemu-io read`` each."""
+        """The first byte of every block of the running disk, one HMP ``qemu-io read`` each.
+
+        The answer is kept and given again until a command other than a query (:data:`QUERIES`)
+        is sent to this QEMU: only commands change what its guest reads, as the guest runs no
+        code that writes (no OS; a block written by the explorer holds one byte pattern, so a
+        disk never has a boot signature). That saves most reads of an observation.
+        """
         self._start("read", target)
         self._node("read", target)
+        kept = self._disk_data.get(target)
+        if kept is not None and self.proc.poll() is None:  # a dead QEMU is reported as before
+            return kept
         blocks = self._sizes[target] // BLOCK_SIZE
         commands = [f"read -v {block * BLOCK_SIZE} 1" for block in range(blocks)]
-        return parse_dump("read", self._qemu_io("read", target, commands), blocks)
+        data = parse_dump("read", self._qemu_io("read", target, commands, keeps_disks=True), blocks)
+        self._disk_data[target] = data
+        return data
 
     def write_memory(self, block: int, pattern: int) -> None:
         """Fill one guest RAM block through the shared RAM file."""

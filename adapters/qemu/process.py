@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
@@ -76,15 +77,35 @@ def run(verb: str, argv: Sequence[str], timeout: float | None = None) -> str:
     """
     limit = RUN_TIMEOUT if timeout is None else timeout
     try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, check=False,
-                              stdin=subprocess.DEVNULL, timeout=limit)
-    except subprocess.TimeoutExpired as err:
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    except ValueError as err:  # an argument with a NUL byte: nothing ran
+        raise BackendError(f"{verb}: {err}") from err
+    # a timer kills a tool that outlives the limit: Popen's own timeout polls for the exit with
+    # growing naps, which every short run would pay
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        proc.kill()
+
+    timer = threading.Timer(limit, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        stdout, stderr = proc.communicate()
+    except BaseException:  # interrupted: the tool does not outlive the step
+        proc.kill()
+        proc.wait()
+        raise
+    finally:
+        timer.cancel()
+    if expired.is_set():
         raise StepTimeout(
             f"{verb}: {os.path.basename(argv[0])} gave no answer within {limit:g} s and was "
             "killed; is the machine overloaded or the image on a hung file system?"
-        ) from err
-    except ValueError as err:  # an argument with a NUL byte: nothing ran
-        raise BackendError(f"{verb}: {err}") from err
+        )
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     message = (done.stderr.strip() or done.stdout.strip()).replace("\n", " ")
     if done.returncode < 0:
         raise EnvironmentFailure(
@@ -179,6 +200,24 @@ class Qmp:
         if self.broken:
             raise EOFError("the QMP connection was cut short by an earlier timeout or interrupt")
         return self._wait(self._client.execute(command, arguments))
+
+    def execute_all(self, command: str, argument_list: Sequence[dict[str, object]]) -> list[Any]:
+        """Run one QMP command once per arguments, all sent before the first reply is awaited
+        (QEMU runs them in order); their results in order, or the first error in that order."""
+        if self.broken:
+            raise EOFError("the QMP connection was cut short by an earlier timeout or interrupt")
+
+        async def run_all() -> list[Any]:
+            return await asyncio.gather(
+                *(self._client.execute(command, arguments) for arguments in argument_list),
+                return_exceptions=True,
+            )
+
+        results = self._wait(run_all())
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return results
 
     def close(self) -> None:
         """Disconnect (harmless if the peer is gone)."""
