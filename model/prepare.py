@@ -382,6 +382,19 @@ def _prepare_create(
         return attrs.evolve(refusal, cell=decision.cell, by_table=by_table)
     accepted: Accepted = decision.verdict
     cell = decision.cell
+    name = definition.name or str(view.clock)
+    disks = plan_disks(
+        view, domain.spec, domain.active, definition, decision.disks, flags, name
+    )
+    if isinstance(disks, Refusal):
+        return attrs.evolve(disks, cell=cell)
+    if name in domain.snapshots:
+        refusal = _refuse(
+            "name", Outcome.FAILED, _FAILED, f"domain moment {name} already exists"
+        )
+        return attrs.evolve(refusal, cell=cell)
+    # the freeze comes last, once the disks and the name passed (libvirt 9.0: a missing
+    # REUSE_EXT overlay is reported first)
     if flags & CreateFlag.QUIESCE and state.active:  # offline there is nothing to freeze
         # qemuDomainAgentAvailable: a guest agent answers only while the domain runs
         if state is DomainState.PAUSED:
@@ -393,17 +406,6 @@ def _prepare_create(
                 "VIR_ERR_ARGUMENT_UNSUPPORTED",
                 "QEMU guest agent is not configured",
             )
-        return attrs.evolve(refusal, cell=cell)
-    name = definition.name or str(view.clock)
-    disks = plan_disks(
-        view, domain.spec, domain.active, definition, decision.disks, flags, name
-    )
-    if isinstance(disks, Refusal):
-        return attrs.evolve(disks, cell=cell)
-    if name in domain.snapshots:
-        refusal = _refuse(
-            "name", Outcome.FAILED, _FAILED, f"domain moment {name} already exists"
-        )
         return attrs.evolve(refusal, cell=cell)
     if Mechanism.SNAPSHOT_SAVE in accepted.mechanisms and any(
         disk.mode is DiskMode.INTERNAL and view.has_tag(domain.active[disk.target], name)

@@ -29,6 +29,16 @@ def quiesce_steps(root: str, state: str) -> list[Op]:
     return [define(root), *CASES[state][0], QUIESCED]
 
 
+def reuse_missing_steps(root: str) -> list[Op]:
+    """A paused domain's QUIESCE|REUSE_EXT snapshot whose overlay file does not exist: the
+    missing file is reported first (``VIR_ERR_SYSTEM_ERROR``, measured on 9.0 and 11.3)."""
+    xml = (f"<domainsnapshot><name>q1</name><memory snapshot='no'/><disks><disk name='vda' "
+           f"snapshot='external'><source file='{root}/missing.qcow2'/></disk></disks>"
+           "</domainsnapshot>")
+    flags = CreateFlag.DISK_ONLY | CreateFlag.REUSE_EXT | CreateFlag.QUIESCE
+    return [define(root), StartDomain(DOMAIN, paused=True), CreateSnapshot(DOMAIN, xml, flags)]
+
+
 @pytest.mark.parametrize("state", sorted(CASES))
 @pytest.mark.parametrize("profile", ["libvirt-current", "libvirt-9.0-qemu-embed"])
 def test_quiesce_by_domain_state(state: str, profile: str) -> None:
@@ -39,5 +49,17 @@ def test_quiesce_by_domain_state(state: str, profile: str) -> None:
         for op in quiesce_steps(adapter.root, state):
             result, _ = lockstep.step(op)
         assert (result.outcome, result.error) == CASES[state][1], result.message
+    finally:
+        adapter.close()
+
+
+def test_a_missing_reused_overlay_is_reported_before_the_freeze() -> None:
+    adapter = FakeAdapter()
+    try:
+        lockstep = Lockstep(adapter, load_profile("libvirt-current"))
+        lockstep.reset()
+        for op in reuse_missing_steps(adapter.root):
+            result, _ = lockstep.step(op)
+        assert (result.outcome, result.error) == (Outcome.FAILED, "VIR_ERR_SYSTEM_ERROR")
     finally:
         adapter.close()
