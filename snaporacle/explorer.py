@@ -34,7 +34,7 @@ import random
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import attrs
@@ -57,6 +57,7 @@ from . import interrupts
 from .adapters.protocol import Adapter
 from .draws import NAMES, Draws, Picks, choices
 from .errors import EnvironmentFailure, Interrupted
+from .known import KnownFinding, divergence_signature
 from .lockstep import Divergence, Lockstep, cell_verdict_met
 from .minimize import minimize
 from .model.decide import cell_of, own_default_cells
@@ -120,6 +121,8 @@ class Coverage:
     rules: int = 0
     examples: int = 0
     first_divergence: Divergence | None = None
+    #: examples dropped at a known finding (``explore --known-finding``), by the finding's name
+    known: Counter[str] = attrs.field(factory=Counter)
 
     def record(self, op: Op, cell: Cell | None, expected: Result | None,
                profile: Profile | None) -> bool:
@@ -143,6 +146,7 @@ class Coverage:
         self.steps += other.steps
         self.rules += other.rules
         self.examples += other.examples
+        self.known.update(other.known)
 
     def cells_json(self) -> list[dict[str, Any]]:
         """Per cell: how many creates reached it, with which outcome, and whether it counts."""
@@ -189,6 +193,7 @@ class Session:
     coverage: Coverage
     reporter: Reporter
     owns_adapter: bool
+    known: dict[tuple[str, str], str] = attrs.field(factory=dict)
     started: float = attrs.field(factory=time.perf_counter)
     first_detection: float | None = None
     examples_at_first_detection: int | None = None
@@ -209,6 +214,8 @@ class Binding:
     allow_failures: bool = False
     exclude: frozenset[Cell] = frozenset()
     owns_adapter: bool = True
+    #: divergence signatures of known findings (:mod:`snaporacle.known`) -> the finding's name
+    known: tuple[tuple[tuple[str, str], str], ...] = ()
 
 
 def _class_name(adapter_factory: Callable[[], Adapter], profile: Profile | str | None) -> str:
@@ -237,14 +244,18 @@ class SnapshotMachine(RuleBasedStateMachine):
         allow_failures: bool = False,
         exclude: frozenset[Cell] = frozenset(),
         owns_adapter: bool = True,
+        known: Sequence[KnownFinding] = (),
     ) -> type[SnapshotMachine]:
         """A subclass bound to an adapter made by ``adapter_factory`` (once, on first use) and a
         profile (a :class:`Profile`, a name or path, or ``None`` for the adapter's own).
 
         ``exclude`` names cells not to draw; ``allow_failures`` is for fault-injecting adapters;
-        ``owns_adapter=False`` leaves closing the adapter to the caller.
+        ``owns_adapter=False`` leaves closing the adapter to the caller; an example that diverges
+        as one of the ``known`` findings does is dropped (and counted) instead of failing.
         """
-        binding = Binding(adapter_factory, profile, reporter, allow_failures, exclude, owns_adapter)
+        signatures = tuple((k.signature, k.name) for k in known if k.signature is not None)
+        binding = Binding(adapter_factory, profile, reporter, allow_failures, exclude, owns_adapter,
+                          signatures)
         name = _class_name(adapter_factory, profile)
         return type(name, (cls,), {"_binding": binding, "_session": None, "__module__": __name__})
 
@@ -272,6 +283,7 @@ class SnapshotMachine(RuleBasedStateMachine):
             coverage=Coverage(),
             reporter=binding.reporter or NullReporter(),
             owns_adapter=binding.owns_adapter,
+            known=dict(binding.known),
         )
         cls._session = made
         return made
@@ -309,6 +321,11 @@ class SnapshotMachine(RuleBasedStateMachine):
             actual, cell = s.lockstep.step(op)
         except Divergence as divergence:
             s.coverage.record(op, None, None, None)
+            known = s.known.get(divergence_signature(divergence)) if s.known else None
+            if known is not None:  # a known finding: drop the example, go on exploring
+                s.coverage.known[known] += 1
+                s.reporter.step(op, divergence.trace[-1].actual, None)
+                hypothesis.reject()
             s.coverage.first_divergence = s.coverage.first_divergence or divergence
             s.reporter.step(op, divergence.trace[-1].actual, None)
             if s.first_detection is None:
@@ -556,6 +573,7 @@ class ExploreResult:
             "cells": self.coverage.cells_json(),
             "operations": dict(sorted(self.coverage.ops.items())),
             "divergences": [d.as_json() for d in self.divergences],
+            "known_findings": dict(sorted(self.coverage.known.items())),
             "interrupted": self.interrupted,
             "environment_failures": [f.as_json() for f in self.environment_failures],
         }
@@ -655,6 +673,7 @@ def explore(
     exclude: frozenset[Cell] = frozenset(),
     database: ExampleDatabase | None = None,
     max_time: float | None = None,
+    known: Sequence[KnownFinding] = (),
 ) -> ExploreResult:
     """Explore ``adapter`` against ``profile``; see the module docstring.
 
@@ -668,7 +687,7 @@ def explore(
     seed = new_seed() if seed is None else seed
     machine = SnapshotMachine.bind(
         lambda: adapter, profile, reporter=reporter, allow_failures=allow_failures,
-        exclude=exclude, owns_adapter=False,
+        exclude=exclude, owns_adapter=False, known=known,
     )
     machine = type(_class_name(type(adapter), profile), (machine,), {"__module__": __name__})
     session = machine.session()
@@ -734,6 +753,10 @@ def explore(
                 swept = missing_cells(adapter, coverage, exclude)
                 try:
                     found = sweep_cells(adapter, profile, swept, coverage, reporter, allow_failures)
+                    finding = session.known.get(divergence_signature(found)) if found else None
+                    if finding is not None:  # the sweep stopped at a known finding
+                        coverage.known[finding] += 1
+                        found = None
                     if found is not None:
                         if session.first_detection is None:
                             session.first_detection = time.perf_counter() - start

@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import attrs
 
 from .adapters.registry import load_adapter
 from .database import open_database
 from .explorer import Coverage, ExploreResult, explore, missing_cells, new_seed, sweep_cells
+from .known import divergence_signature, load_known
 from .model.profile import Cell, parse_cell_key
 from .profiles import load_profile
 from .reporting import NullReporter, Reporter
@@ -37,6 +39,8 @@ class Job:
     max_time: float | None
     exclude: tuple[str, ...] = ()
     allow_failures: bool = False
+    #: trace files of known findings (each worker replays them on its own adapter)
+    known: tuple[str, ...] = ()
 
 
 def run_job(job: Job) -> ExploreResult:
@@ -44,11 +48,12 @@ def run_job(job: Job) -> ExploreResult:
     adapter = load_adapter(job.adapter, uri=job.uri, profile=job.profile)
     try:
         profile = load_profile(job.profile or adapter.capabilities.profile)
+        known = load_known(adapter, profile, [Path(p) for p in job.known])
         return explore(
             adapter, profile, examples=job.examples, steps=job.steps, seed=job.seed,
             sweep=False, allow_failures=job.allow_failures, shrink_seconds=job.shrink_seconds,
             exclude=frozenset(parse_cell_key(k) for k in job.exclude),
-            database=open_database(job.database), max_time=job.max_time,
+            database=open_database(job.database), max_time=job.max_time, known=known,
         )
     finally:
         adapter.close()
@@ -79,6 +84,13 @@ def explore_parallel(job: Job, workers: int, sweep: bool = True,
             swept = missing_cells(adapter, coverage, exclude)
             divergence = sweep_cells(adapter, profile, swept, coverage, reporter,
                                      job.allow_failures)
+            if divergence is not None and job.known:
+                signatures = {k.signature: k.name
+                              for k in load_known(adapter, profile, [Path(p) for p in job.known])}
+                finding = signatures.get(divergence_signature(divergence))
+                if finding is not None:  # the sweep stopped at a known finding
+                    coverage.known[finding] += 1
+                    divergence = None
             divergences = (divergence,) if divergence is not None else ()
         finally:
             adapter.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from .. import interrupts
@@ -17,6 +18,7 @@ from ..errors import AdapterError
 from ..explorer import explore, new_seed
 from ..fakes.faults import parse_fault_plan
 from ..junit import explore_cases, write_text
+from ..known import KnownFinding, load_known, trace_paths
 from ..model.profile import parse_cell_key
 from ..parallel import Job, explore_parallel
 from ..profiles import load_profile
@@ -71,6 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--exclude-cell", action="append", default=[], metavar="CELL",
                         help="a cell not to draw, as offline/memory=omit/disk=internal/disk-only"
                              " (repeatable; for looking past a known bug)")
+    parser.add_argument("--known-finding", action="append", default=[], metavar="TRACE",
+                        help="a known finding's trace, or a folder of them (repeatable): each"
+                             " is replayed first, and an example that diverges the same way"
+                             " is dropped and counted instead of failing the run")
     parser.add_argument("--no-sweep", action="store_true",
                         help="do not run the cells the random runs missed")
     parser.add_argument(
@@ -107,11 +113,18 @@ def _load(args: argparse.Namespace, seed: int) -> Adapter:
     return load_adapter(args.adapter, uri=args.uri, profile=args.profile, faults=faults)
 
 
+def _print_known(known: Sequence[KnownFinding]) -> None:
+    for finding in known:
+        state = "diverges here" if finding.signature else "replays cleanly here (fixed?)"
+        print(f"known finding {finding.name}: {state}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the exploration; exit status 1 on a divergence, 3 when the environment failed,
     128 + the signal's number (130, 143) when SIGINT or SIGTERM stopped it."""
     check_ci_paths(args, svg=True)
     exclude = frozenset(parse_cell_key(key) for key in args.exclude_cell)
+    known_paths = trace_paths(args.known_finding)
     seed = new_seed() if args.seed is None else args.seed
     database = open_database(args.database)
     with interrupts.stop_on_signals():
@@ -125,15 +138,17 @@ def run(args: argparse.Namespace) -> int:
                 adapter.close()
                 job = Job(args.adapter, args.uri, args.profile, args.examples, args.steps, seed,
                           args.database, args.shrink_seconds, args.max_time,
-                          tuple(args.exclude_cell))
+                          tuple(args.exclude_cell), known=tuple(map(str, known_paths)))
                 result = explore_parallel(job, args.workers, sweep=not args.no_sweep,
                                           reporter=reporter)
             else:
+                known = load_known(adapter, profile, known_paths)
+                _print_known(known)
                 result = explore(
                     adapter, profile, examples=args.examples, steps=args.steps, seed=seed,
                     reporter=reporter, sweep=not args.no_sweep, exclude=exclude,
                     allow_failures=bool(args.faults), database=database,
-                    max_time=args.max_time, shrink_seconds=args.shrink_seconds,
+                    max_time=args.max_time, shrink_seconds=args.shrink_seconds, known=known,
                 )
         finally:
             reporter.close()
@@ -167,6 +182,9 @@ def run(args: argparse.Namespace) -> int:
             f"{len(report['cells_covered'])}/64 cells, {len(saved)} divergence(s), "
             f"{report['seconds']} s, seed {seed}{stopped}"
         )
+        if result.coverage.known:
+            dropped = ", ".join(f"{n} x{c}" for n, c in sorted(result.coverage.known.items()))
+            print(f"examples dropped at known findings: {dropped}")
         if result.first_detection is not None:
             print(f"first detection after {result.first_detection:.2f} s, minimal trace after "
                   f"{result.minimal_at or 0:.2f} s")

@@ -1,0 +1,75 @@
+"""Known findings: divergences already kept as traces, which an exploration steps over.
+
+A finding that the explorer can reach from many cells (a paused domain's second external memory
+snapshot fails whatever its disks) cannot be left out with ``--exclude-cell`` without leaving
+out all those cells. Instead, ``explore --known-finding TRACE`` replays each trace on the adapter
+first: a trace that diverges there gives its *signature*, and an example whose divergence has
+the same signature is dropped as a known finding (counted in the report) while the run goes on.
+A trace that replays cleanly (fixed on this driver) is reported as such and matches nothing.
+
+The signature is the operation kind and the first difference, with what changes from one trace
+of the same finding to another written alike: the adapter's work directory as ``ROOT``, list
+positions as ``[]`` and every run of digits as ``N`` (snapshot names, node names, seconds).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+from .adapters.protocol import Adapter
+from .errors import CorpusError
+from .lockstep import Divergence
+from .minimize import replay_ops
+from .model.profile import Profile
+from .traces import load_trace
+
+
+@attrs.frozen
+class KnownFinding:
+    """A finding's trace and the signature of its divergence on the adapter at hand (``None``
+    when the trace replays cleanly there)."""
+
+    name: str
+    path: str
+    signature: tuple[str, str] | None
+
+
+def divergence_signature(divergence: Divergence) -> tuple[str, str]:
+    """What two divergences of the same finding share: operation kind and first difference."""
+    first = divergence.differences[0] if divergence.differences else ""
+    root = divergence.root.rstrip("/")
+    text = first.replace(root, "ROOT") if root else first
+    text = re.sub(r"\[\d+\]", "[]", text)
+    text = re.sub(r"\d+", "N", text)
+    return divergence.trace[-1].op.kind, text
+
+
+def trace_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """The trace files named: files as given, folders by their ``*.json`` files, sorted."""
+    found: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.json")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise CorpusError(f"{path}: no such trace file or folder")
+    return found
+
+
+def load_known(adapter: Adapter, profile: Profile, paths: Sequence[Path]) -> list[KnownFinding]:
+    """Replay each trace on ``adapter`` (reset before and after each) and keep the signature of
+    its divergence."""
+    known = []
+    for path in paths:
+        trace = load_trace(path, adapter.root)
+        divergence = replay_ops(adapter, profile, list(trace.steps))
+        signature = divergence_signature(divergence) if divergence is not None else None
+        known.append(KnownFinding(path.stem, str(path), signature))
+    adapter.reset()
+    return known
