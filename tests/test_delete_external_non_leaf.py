@@ -7,26 +7,14 @@ from __future__ import annotations
 
 import pytest
 
-from snaporacle.adapters.fake import FakeAdapter
-from snaporacle.errors import ComponentMissing
 from snaporacle.lockstep import Lockstep
 from snaporacle.profiles import load_profile
 from tests.delete_scenarios import MEASURED_9_0, MEASURED_11_3, steps
+from tests.reference_adapters import reference_adapter
 
 CASES = [("libvirt-11.3-qemu-embed", key, want) for key, want in MEASURED_11_3.items()] + [
     ("libvirt-9.0-qemu-embed", key, want) for key, want in MEASURED_9_0.items()
 ]
-
-
-def _adapter(kind: str, profile: str):  # type: ignore[no-untyped-def]
-    if kind == "fake":
-        return FakeAdapter(profile=profile)
-    from snaporacle.adapters.qemu import QemuAdapter
-
-    try:
-        return QemuAdapter(profile=profile)
-    except ComponentMissing as err:
-        pytest.skip(str(err))
 
 
 @pytest.mark.parametrize("kind", ["fake", "qemu"])
@@ -34,7 +22,7 @@ def _adapter(kind: str, profile: str):  # type: ignore[no-untyped-def]
                          ids=[f"{p}-{k[0]}-{'running' if k[1] else 'offline'}" for p, k, _ in CASES])
 def test_the_delete_gets_the_measured_answer(kind: str, profile: str, key, want) -> None:  # type: ignore[no-untyped-def]
     name, running = key
-    adapter = _adapter(kind, profile)
+    adapter = reference_adapter(kind, profile)
     try:
         lockstep = Lockstep(adapter, load_profile(profile))
         lockstep.reset()

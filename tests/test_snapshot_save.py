@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from snaporacle.adapters.fake import FakeAdapter
-from snaporacle.errors import ComponentMissing
 from snaporacle.lockstep import Lockstep
 from snaporacle.model.modes import DeleteFlag, Outcome
 from snaporacle.model.ops import CreateSnapshot, DeleteSnapshot, Op, RevertSnapshot, StartDomain
 from snaporacle.profiles import load_profile
 from tests.delete_scenarios import DOMAIN, define, write
+from tests.reference_adapters import reference_adapter
 
 CHECKPOINT = ("<domainsnapshot><name>i1</name><memory snapshot='internal'/>"
               "</domainsnapshot>")
@@ -34,21 +33,10 @@ EXPECTED = {
 }
 
 
-def _adapter(kind: str, profile: str):  # type: ignore[no-untyped-def]
-    if kind == "fake":
-        return FakeAdapter(profile=profile)
-    from snaporacle.adapters.qemu import QemuAdapter
-
-    try:
-        return QemuAdapter(profile=profile)
-    except ComponentMissing as err:
-        pytest.skip(str(err))
-
-
 @pytest.mark.parametrize("kind", ["fake", "qemu"])
 @pytest.mark.parametrize("profile", sorted(EXPECTED))
 def test_a_reused_tag_by_mechanism(kind: str, profile: str) -> None:
-    adapter = _adapter(kind, profile)
+    adapter = reference_adapter(kind, profile)
     try:
         lockstep = Lockstep(adapter, load_profile(profile))
         lockstep.reset()

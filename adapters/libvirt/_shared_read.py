@@ -14,18 +14,16 @@ kept (as git treats its "racily clean" index entries).
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Iterable
 
 from ...reference.backend import BLOCK_SIZE, DISK_BLOCKS
-from ..qemu.images import parse_dump
+from ..qemu.images import file_stamp, parse_dump
 from ..qemu.process import binary, run
 
 #: Seconds since its last change after which a file's times are trusted to move on a change.
 SETTLED = 0.05
 
-Stamp = tuple[tuple[int, int, int, int], ...]
+Stamp = tuple[tuple[int, ...], ...]
 
 
 def read_shared(path: str, fmt: str) -> tuple[int, ...]:
@@ -39,17 +37,7 @@ def read_shared(path: str, fmt: str) -> tuple[int, ...]:
 def settled_stamp(paths: Iterable[str]) -> Stamp | None:
     """Inode, size and times of each file, or ``None`` if one is missing or changed less than
     :data:`SETTLED` seconds ago."""
-    now = time.time_ns()
-    out = []
-    for path in paths:
-        try:
-            st = os.stat(path)
-        except OSError:
-            return None
-        if now - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLED * 1e9:
-            return None
-        out.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-    return tuple(out)
+    return file_stamp(paths, SETTLED)
 
 
 class SharedReader:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Iterable
 
 from ...errors import BackendError
@@ -63,13 +64,19 @@ def _metadata_key(paths: Iterable[str]) -> tuple[tuple[object, ...], ...] | None
     return tuple(out)
 
 
-def _stamp(paths: Iterable[str]) -> tuple[tuple[int, ...], ...] | None:
-    """Inode, size, modification and change times of each file, or ``None`` if one is missing."""
+def file_stamp(
+    paths: Iterable[str], settled: float = 0.0
+) -> tuple[tuple[int, ...], ...] | None:
+    """Inode, size, modification and change times of each file, or ``None`` if one is missing
+    or changed less than ``settled`` seconds ago."""
+    now = time.time_ns()
     out = []
     for path in paths:
         try:
             st = os.stat(path)
         except OSError:
+            return None
+        if settled and now - max(st.st_mtime_ns, st.st_ctime_ns) < settled * 1e9:
             return None
         out.append((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
     return tuple(out)
@@ -209,7 +216,7 @@ class QemuImageTool:
         self._start("read", path, fmt)
         path = self._path("read", path)
         chain = self._current_chain(path)
-        stamp = _stamp(i.path for i in chain) if chain is not None else None
+        stamp = file_stamp(i.path for i in chain) if chain is not None else None
         kept = self._reads.get(path)
         if stamp is not None and kept is not None and kept[0] == (stamp, fmt):
             return kept[1]

@@ -50,6 +50,16 @@ def real_backends(root: str) -> Backends:
         pytest.skip(str(err))
 
 
+@pytest.fixture
+def real(tmp_path: Path) -> Iterator[Backends]:
+    """Real backends only."""
+    root = tmp_path / "work"
+    root.mkdir()
+    backends = real_backends(str(root))
+    yield backends
+    backends.launcher.close()
+
+
 @pytest.fixture(params=["fake", "real"])
 def be(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backends]:
     """The backends under test, each in a fresh work directory."""

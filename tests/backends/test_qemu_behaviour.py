@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,7 @@ from snaporacle.adapters.qemu import QemuImageTool, QemuLauncher
 from snaporacle.errors import BackendError, ComponentMissing, EnvironmentFailure, StepTimeout
 from snaporacle.reference.backend import DiskAttachment
 
-from .conftest import Backends, real_backends
-
-
-@pytest.fixture
-def real(tmp_path: Path) -> Iterator[Backends]:
-    """Real backends only."""
-    root = tmp_path / "work"
-    root.mkdir()
-    backends = real_backends(str(root))
-    yield backends
-    backends.launcher.close()
+from .conftest import Backends
 
 
 def test_hmp_errors_in_successful_replies_become_backend_errors(real: Backends) -> None:

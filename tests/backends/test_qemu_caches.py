@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,17 +13,7 @@ import pytest
 from snaporacle.adapters.libvirt import _shared_read
 from snaporacle.adapters.qemu import images
 
-from .conftest import Backends, real_backends
-
-
-@pytest.fixture
-def real(tmp_path: Path) -> Iterator[Backends]:
-    """Real backends only."""
-    root = tmp_path / "work"
-    root.mkdir()
-    backends = real_backends(str(root))
-    yield backends
-    backends.launcher.close()
+from .conftest import Backends
 
 
 @pytest.fixture
