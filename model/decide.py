@@ -20,8 +20,8 @@ When the cell accepts, every disk of the domain gets a mode (:func:`decide` retu
 explicit mode; else its own domain default (``snapshot=`` in the domain definition, as libvirt's
 virDomainSnapshotAlignDisks does: measured on 9.0 and 11.3, an offline snapshot of a disk whose
 default is external makes an overlay); else the cell's disk result, ``default`` meaning
-``external``. Where the cell's disk result is ``default``, a mode a disk took
-from its own default is checked as if it had been asked for: when the cell with that disk mode
+``external``. Where the cell's disk result is ``default``, and on a running domain, a mode a disk
+took from its own default is checked as if it had been asked for: when the cell with that disk mode
 refuses, the request gets that refusal (libvirt aligns the disks before it checks them: a running
 domain's disk-only snapshot of a disk whose default is internal is refused as an explicit
 internal one, and external memory beside such a disk as mixing). Then, in this order:
@@ -220,15 +220,21 @@ def decide(
         return Decision(cell, verdict)
     disks = _resolve_disks(verdict, request, domain_disks)
     modes = {mode for _, mode in disks}
+    # a mode a disk takes from its own default is checked as if the request had asked for it
+    # where the snapshot leaves each disk to its default, and on a running domain (measured on
+    # 9.0 and 11.3: a running domain's disk-only snapshot of a disk whose default is internal is
+    # refused; a shut-off domain's snapshot of a disk whose default is external makes an
+    # overlay, though 9.0 refuses the same disk asked for as external)
     if verdict.disk is DiskResult.DEFAULT:
-        # where the snapshot leaves each disk to its own default, that mode is checked as if
-        # the request had asked for it (a disk whose default differs from the snapshot's own
-        # internal default is not: measured on 9.0 and 11.3, an offline snapshot of a disk
-        # whose default is external makes an overlay, though 9.0 refuses it asked for)
-        for mode in sorted(modes - {DiskMode.NO}, key=lambda m: m.value):
-            own = profile.verdict(attrs.evolve(cell, disk=Column.of(mode)))
-            if isinstance(own, Rejected):
-                return Decision(cell, own)
+        checked = modes - {DiskMode.NO}
+    elif domain_state.active:
+        checked = _own_defaults(request, domain_disks)
+    else:
+        checked = set()
+    for mode in sorted(checked, key=lambda m: m.value):
+        own = profile.verdict(attrs.evolve(cell, disk=Column.of(mode)))
+        if isinstance(own, Rejected):
+            return Decision(cell, own)
     if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
         return Decision(cell, profile.mixed)
     internal = DiskMode.INTERNAL in modes or verdict.memory is MemoryMode.INTERNAL

@@ -157,7 +157,14 @@ def _oracle(
         else:
             resolved[d.name] = DiskMode(verdict.disk.value)
     used = set(resolved.values())
-    checked = (used if verdict.disk is DiskResult.DEFAULT else set()) - {DiskMode.NO}
+    if verdict.disk is DiskResult.DEFAULT:
+        checked = used - {DiskMode.NO}
+    elif state.active:  # a running domain's disks are checked in their own defaults' cells
+        checked = {d.default for d in disks
+                   if not (d.listed and d.mode is not None) and d.default is not None} - {
+            DiskMode.NO}
+    else:
+        checked = set()
     if checked:
         for mode in sorted(checked, key=lambda m: m.value):
             own = profile.verdict(Cell(cell.domain, cell.memory, Column(mode.value), disk_only))

@@ -35,13 +35,16 @@ def test_an_offline_snapshot_takes_a_disks_external_default(embed: LibvirtAdapte
     ((DiskMode.EXTERNAL,), "<memory snapshot='internal'/>", CreateFlag(0)),
     ((DiskMode.EXTERNAL,), "", CreateFlag(0)),
     ((DiskMode.NO, DiskMode.INTERNAL), "<memory snapshot='no'/>", CreateFlag.DISK_ONLY),
+    ((DiskMode.INTERNAL,), "<memory snapshot='no'/>", CreateFlag.DISK_ONLY),
 ], ids=["external-default-internal-memory", "external-default-memory-omitted",
-        "no-and-internal-defaults-disk-only"])
+        "no-and-internal-defaults-disk-only", "internal-default-disk-only"])
 def test_an_internal_target_beside_a_disk_not_internal_is_refused(
     embed: LibvirtAdapter, defaults: tuple[DiskMode, ...], xml: str, flags: CreateFlag
 ) -> None:
-    """libvirt: "internal and full system snapshots require all disks to be selected for
-    snapshot" (the profile's partial_no rule, same code), on a running domain."""
+    """On a running domain libvirt refuses with VIR_ERR_CONFIG_UNSUPPORTED: "internal and full
+    system snapshots require all disks to be selected for snapshot" (the profile's partial_no
+    rule), or, for a disk-only snapshot of a disk whose default is internal, "active qemu domains
+    require external disk snapshots" (that cell's own verdict)."""
     lockstep = Lockstep(embed, load_profile(embed.measured_name()))
     lockstep.reset()
     disks = tuple(DomainDisk(t, f"{embed.root}/d0-{t}.qcow2", snapshot=mode)
