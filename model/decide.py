@@ -67,6 +67,10 @@ class Decision:
     verdict: Accepted | Rejected
     disks: tuple[tuple[str, DiskMode], ...] = ()
     state: SnapshotState | None = None
+    #: for a request refused by a rule that looks at all its disks at once (``mixed``,
+    #: ``partial_no``, ``nothing``): the modes they resolved to, which libvirt checks one disk
+    #: at a time before that rule
+    resolved: tuple[tuple[str, DiskMode], ...] = ()
 
     @property
     def accepted(self) -> bool:
@@ -236,15 +240,15 @@ def decide(
         if isinstance(own, Rejected):
             return Decision(cell, own)
     if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
-        return Decision(cell, profile.mixed)
+        return Decision(cell, profile.mixed, resolved=disks)
     internal = DiskMode.INTERNAL in modes or verdict.memory is MemoryMode.INTERNAL
     if profile.partial_no is not None and internal and modes - {DiskMode.INTERNAL}:
         # a disk left out, or external by its own default, beside internal memory: measured on
         # 9.0 and 11.3 ("internal and full system snapshots require all disks to be selected")
-        return Decision(cell, profile.partial_no)
+        return Decision(cell, profile.partial_no, resolved=disks)
     selected = modes - {DiskMode.NO}
     if verdict.memory is MemoryMode.NO and not selected and domain_disks:
-        return Decision(cell, profile.nothing)
+        return Decision(cell, profile.nothing, resolved=disks)
     if domain_disks and not selected:
         mechanisms = tuple(
             m for m in verdict.mechanisms if m not in (Mechanism.TRANSACTION, Mechanism.QEMU_IMG)

@@ -377,6 +377,12 @@ def _prepare_create(
         return _rejected("live", live)
     decision = decide(profile, state, definition, flags, domain.spec.disks)
     if isinstance(decision.verdict, Rejected):
+        if decision.resolved:  # libvirt checks each disk (its files, its format) first
+            name = definition.name or str(view.clock)
+            per_disk = plan_disks(view, domain.spec, domain.active, definition,
+                                  decision.resolved, flags, name)
+            if isinstance(per_disk, Refusal):
+                return attrs.evolve(per_disk, cell=decision.cell)
         by_table = decision.cell is not None and decision.verdict == profile.verdict(decision.cell)
         refusal = _rejected("table" if by_table else "disks", decision.verdict)
         return attrs.evolve(refusal, cell=decision.cell, by_table=by_table)
