@@ -178,17 +178,30 @@ def _resolve_disks(
     return tuple(resolved)
 
 
+def _own_default_disks(
+    request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
+) -> list[DomainDisk]:
+    """The disks left out of the request that take their own default (not ``no``)."""
+    listed = {disk.name for disk in request.disks or () if disk.snapshot}
+    return [
+        disk
+        for disk in domain_disks
+        if disk.snapshot is not None and disk.snapshot is not DiskMode.NO
+        and disk.target not in listed and disk.source not in listed
+    ]
+
+
+def _own_default_targets(
+    request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
+) -> set[str]:
+    return {disk.target for disk in _own_default_disks(request, domain_disks)}
+
+
 def _own_defaults(
     request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
 ) -> set[DiskMode]:
     """The modes that disks left out of the request take from their own defaults."""
-    listed = {disk.name for disk in request.disks or () if disk.snapshot}
-    return {
-        disk.snapshot
-        for disk in domain_disks
-        if disk.snapshot is not None and disk.snapshot is not DiskMode.NO
-        and disk.target not in listed and disk.source not in listed
-    }
+    return {disk.snapshot for disk in _own_default_disks(request, domain_disks) if disk.snapshot}
 
 
 def own_default_cells(
@@ -230,15 +243,17 @@ def decide(
     # refused; a shut-off domain's snapshot of a disk whose default is external makes an
     # overlay, though 9.0 refuses the same disk asked for as external)
     if verdict.disk is DiskResult.DEFAULT:
-        checked = modes - {DiskMode.NO}
+        checked = {target for target, mode in disks if mode is not DiskMode.NO}
     elif domain_state.active:
-        checked = _own_defaults(request, domain_disks)
+        checked = _own_default_targets(request, domain_disks)
     else:
         checked = set()
-    for mode in sorted(checked, key=lambda m: m.value):
-        own = profile.verdict(attrs.evolve(cell, disk=Column.of(mode)))
-        if isinstance(own, Rejected):
-            return Decision(cell, own)
+    # disk by disk, as libvirt checks them: the disks before a refused one come first
+    for index, (target, mode) in enumerate(disks):
+        if target in checked:
+            own = profile.verdict(attrs.evolve(cell, disk=Column.of(mode)))
+            if isinstance(own, Rejected):
+                return Decision(cell, own, resolved=disks[:index])
     if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
         return Decision(cell, profile.mixed, resolved=disks)
     internal = DiskMode.INTERNAL in modes or verdict.memory is MemoryMode.INTERNAL

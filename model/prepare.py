@@ -377,7 +377,7 @@ def _prepare_create(
         return _rejected("live", live)
     decision = decide(profile, state, definition, flags, domain.spec.disks)
     if isinstance(decision.verdict, Rejected):
-        if decision.resolved:  # libvirt checks each disk (its files, its format) first
+        if decision.resolved:  # libvirt checks each disk (its files, its format) in turn
             name = definition.name or str(view.clock)
             per_disk = plan_disks(view, domain.spec, domain.active, definition,
                                   decision.resolved, flags, name)

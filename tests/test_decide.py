@@ -157,16 +157,14 @@ def _oracle(
         else:
             resolved[d.name] = DiskMode(verdict.disk.value)
     used = set(resolved.values())
-    if verdict.disk is DiskResult.DEFAULT:
-        checked = used - {DiskMode.NO}
-    elif state.active:  # a running domain's disks are checked in their own defaults' cells
-        checked = {d.default for d in disks
-                   if not (d.listed and d.mode is not None) and d.default is not None} - {
-            DiskMode.NO}
-    else:
-        checked = set()
-    if checked:
-        for mode in sorted(checked, key=lambda m: m.value):
+    own_default = {d.name for d in disks
+                   if not (d.listed and d.mode is not None) and d.default is not None}
+    for name, mode in resolved.items():  # disk by disk, in the domain's order
+        if mode is DiskMode.NO:
+            continue
+        # where the cell leaves each disk to its default, and on a running domain for the
+        # disks that took their own default, the disk's mode is checked in its own cell
+        if verdict.disk is DiskResult.DEFAULT or (state.active and name in own_default):
             own = profile.verdict(Cell(cell.domain, cell.memory, Column(mode.value), disk_only))
             if isinstance(own, Rejected):
                 return cell, own, {}
