@@ -733,6 +733,10 @@ def explore(
                     reporter.divergence(coverage.first_divergence)
             except _EnvironmentBroke as broke:
                 failures.append(broke.report)
+            except hypothesis.errors.Unsatisfiable:
+                if not coverage.known:
+                    raise
+                # every example stopped at a known finding: the run has nothing else to reach
             except hypothesis.errors.Flaky:
                 if coverage.first_divergence is None:
                     raise

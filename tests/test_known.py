@@ -14,7 +14,7 @@ from snaporacle.cli import main
 from snaporacle.explorer import explore
 from snaporacle.known import divergence_signature, load_known, trace_paths
 from snaporacle.lockstep import Divergence
-from snaporacle.model.ops import CurrentSnapshot, Op, Result
+from snaporacle.model.ops import CurrentSnapshot, DefineDomain, Op, Result
 from snaporacle.profiles import load_profile
 from snaporacle.traces import save_divergence
 
@@ -119,3 +119,26 @@ def test_a_missing_known_finding_is_one_line(capsys: pytest.CaptureFixture[str])
 def test_trace_paths_takes_files_and_folders(known_trace: Path) -> None:
     assert trace_paths([known_trace.parent]) == [known_trace]
     assert trace_paths([known_trace]) == [known_trace]
+
+
+class DefineFails(FakeAdapter):
+    """Every example meets this bug at its first step."""
+
+    def apply(self, op: Op) -> Result:
+        if isinstance(op, DefineDomain):
+            return Result.failed("VIR_ERR_INTERNAL_ERROR", "internal error: broken define")
+        return super().apply(op)
+
+
+def test_a_run_where_every_example_meets_a_known_finding_ends_cleanly(tmp_path: Path) -> None:
+    adapter = DefineFails()
+    try:
+        found = explore(adapter, PROFILE, examples=10, steps=5, seed=1, sweep=False)
+        path = save_divergence(found.divergences[0], tmp_path, adapter.name, PROFILE.name,
+                               adapter.root)
+        known = load_known(adapter, PROFILE, [path])
+        result = explore(adapter, PROFILE, examples=10, steps=5, seed=2, known=known)
+    finally:
+        adapter.close()
+    assert result.divergences == ()
+    assert result.coverage.known[path.stem] >= 1
