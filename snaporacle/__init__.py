@@ -13,7 +13,8 @@ The public API, importable from ``snaporacle`` itself (everything else is privat
   one operation), :func:`apply` (the transition), the operations (:class:`CreateSnapshot`...),
   their flags and :class:`Result`, :class:`Observation`;
 - running: :func:`explore`, :class:`SnapshotMachine` (the Hypothesis state machine to subclass),
-  :func:`replay`, :class:`Divergence`;
+  :func:`load_known` (known findings an exploration steps over), :func:`replay`,
+  :class:`Divergence`;
 - errors: :class:`SnaporacleError` and its tree (:mod:`snaporacle.errors`).
 
 Names load on first use, so ``import snaporacle`` stays cheap (the pytest plugin imports it in
@@ -61,6 +62,7 @@ _EXPORTS = {
     "explore": "snaporacle.explorer",
     "SnapshotMachine": "snaporacle.explorer",
     "replay": "snaporacle.corpus_replay",
+    "load_known": "snaporacle.known",
     "Divergence": "snaporacle.lockstep",
     "SnaporacleError": "snaporacle.errors",
 }
@@ -100,6 +102,7 @@ __all__ = [
     "decide",
     "explore",
     "load_adapter",
+    "load_known",
     "load_profile",
     "prepare",
     "replay",
@@ -113,6 +116,7 @@ if TYPE_CHECKING:
     from .corpus_replay import replay
     from .errors import SnaporacleError
     from .explorer import SnapshotMachine, explore
+    from .known import load_known
     from .lockstep import Divergence
     from .model.decide import decide
     from .model.modes import CreateFlag, DeleteFlag, DomainState, Outcome, RevertFlag
