@@ -59,7 +59,7 @@ SOURCES = ("image", "launcher", "monitor")
 
 #: The verbs whose failure a driver must survive: every verb with an effect.
 MUTATING_VERBS = frozenset({
-    "create", "snapshot_create", "snapshot_apply", "snapshot_delete", "commit", "write",
+    "create", "snapshot_create", "snapshot_apply", "snapshot_delete", "commit", "rebase", "write",
     "remove", "makedirs", "launch", "stop", "cont", "savevm", "snapshot_save", "loadvm", "delvm",
     "migrate_to_file", "transaction", "quit",
 })

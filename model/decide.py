@@ -191,19 +191,6 @@ def _own_default_disks(
     ]
 
 
-def _own_default_targets(
-    request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
-) -> set[str]:
-    return {disk.target for disk in _own_default_disks(request, domain_disks)}
-
-
-def _own_defaults(
-    request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
-) -> set[DiskMode]:
-    """The modes that disks left out of the request take from their own defaults."""
-    return {disk.snapshot for disk in _own_default_disks(request, domain_disks) if disk.snapshot}
-
-
 def own_default_cells(
     cell: Cell, verdict: Accepted, request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
 ) -> list[Cell]:
@@ -211,7 +198,7 @@ def own_default_cells(
     from their own defaults (or from ``default``), as if it had asked for it (the explorer keeps
     excluded cells out by these too)."""
     modes = {mode for _, mode in _resolve_disks(verdict, request, domain_disks)}
-    own = _own_defaults(request, domain_disks)
+    own = {d.snapshot for d in _own_default_disks(request, domain_disks) if d.snapshot}
     if verdict.disk is DiskResult.DEFAULT:
         own |= modes - {DiskMode.NO}
     return [attrs.evolve(cell, disk=Column.of(mode)) for mode in sorted(own, key=lambda m: m.value)]
@@ -245,7 +232,7 @@ def decide(
     if verdict.disk is DiskResult.DEFAULT:
         checked = {target for target, mode in disks if mode is not DiskMode.NO}
     elif domain_state.active:
-        checked = _own_default_targets(request, domain_disks)
+        checked = {disk.target for disk in _own_default_disks(request, domain_disks)}
     else:
         checked = set()
     # disk by disk, as libvirt checks them: the disks before a refused one come first

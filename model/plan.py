@@ -208,15 +208,15 @@ class Discard:
 @attrs.frozen
 class DeletePlan:
     """Delete snapshots: ``victims`` (children before parents) lose their records, and unless
-    it is metadata only, ``discards`` say what data goes with them. ``records``, when given,
-    are the snapshot records to forget the victims from (the children of a merged external
-    snapshot now name the image it was merged into; a parent's revert overlays became its disks).
+    it is metadata only, ``discards`` say what data goes with them. ``records`` are the snapshot
+    records to forget the victims from (the children of a merged external snapshot name the image
+    it was merged into; a parent's revert overlays became its disks).
     """
 
     domain: str
     victims: tuple[str, ...]
     discards: tuple[Discard, ...]
-    records: Mapping[str, Snapshot] | None = None
+    records: Mapping[str, Snapshot]
 
 
 Plan = (
@@ -261,7 +261,6 @@ class WorldView:
     def has_tag(self, path: str, name: str) -> bool:
         found = self.world.files.get(path)
         return isinstance(found, Image) and found.tag(name) is not None
-
 
     def chain(self, path: str) -> tuple[str, ...]:
         out = [path]

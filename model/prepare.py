@@ -376,9 +376,9 @@ def _prepare_create(
     if live is not None:
         return _rejected("live", live)
     decision = decide(profile, state, definition, flags, domain.spec.disks)
+    name = definition.name or str(view.clock)
     if isinstance(decision.verdict, Rejected):
         if decision.resolved:  # libvirt checks each disk (its files, its format) in turn
-            name = definition.name or str(view.clock)
             per_disk = plan_disks(view, domain.spec, domain.active, definition,
                                   decision.resolved, flags, name)
             if isinstance(per_disk, Refusal):
@@ -388,7 +388,6 @@ def _prepare_create(
         return attrs.evolve(refusal, cell=decision.cell, by_table=by_table)
     accepted: Accepted = decision.verdict
     cell = decision.cell
-    name = definition.name or str(view.clock)
     disks = plan_disks(
         view, domain.spec, domain.active, definition, decision.disks, flags, name
     )
@@ -693,9 +692,7 @@ def _merge_refusal(
     if disk.overlay not in searched:
         return _refuse("chain", Outcome.INVALID, "VIR_ERR_INVALID_ARG",
                        "could not find base disk source in disk source chain")
-    index = chain.index(disk.overlay)
-    below = chain[index + 1] if index + 1 < len(chain) else None
-    above = chain[index - 1] if index > 0 else None
+    above, below = _neighbours(chain, disk.overlay)
     # measured on 11.3: the image on the overlay must be the child's (an overlay left by a
     # snapshot deleted METADATA_ONLY fails the same check as a wrong image below)
     expected_above = _overlay_of(child, disk.target) if child is not None else None
@@ -714,6 +711,13 @@ def _merge_refusal(
                 f"of disk {disk.target}, which holds internal snapshot '{other}'",
             )
     return None
+
+
+def _neighbours(chain: Sequence[str], image: str) -> tuple[str | None, str | None]:
+    """The images above and below ``image`` in a chain (top first), ``None`` at either end."""
+    index = chain.index(image)
+    return (chain[index - 1] if index > 0 else None,
+            chain[index + 1] if index + 1 < len(chain) else None)
 
 
 def _overlay_of(snapshot: Snapshot, target: str) -> str | None:
@@ -807,9 +811,8 @@ def _discard(view: View, domain: Domain, snapshot: Snapshot, profile: Profile) -
     merges = []
     for target, overlay, frozen in external:
         assert overlay is not None  # the refusal checked it is in the chain
-        chain = view.chain(domain.active[target])
-        index = chain.index(overlay)
-        merges.append(Commit(target, overlay, frozen, chain[index - 1] if index > 0 else None))
+        above, _ = _neighbours(view.chain(domain.active[target]), overlay)
+        merges.append(Commit(target, overlay, frozen, above))
     return Discard(snapshot.name, tagged, tuple(merges), memory_file)
 
 

@@ -189,6 +189,5 @@ def _delete(world: World, plan: DeletePlan) -> World:
             world = world.with_file(path, None)
         if discard.memory_file is not None:
             world = world.with_file(discard.memory_file, None)
-    records = plan.records if plan.records is not None else domain.snapshots
-    domain = forget(attrs.evolve(domain, active=active, snapshots=records), plan.victims)
+    domain = forget(attrs.evolve(domain, active=active, snapshots=plan.records), plan.victims)
     return world.with_domain(domain)

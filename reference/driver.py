@@ -533,8 +533,7 @@ class ReferenceDriver:
         except BackendError as err:
             done = f" (touched before the failure: {', '.join(touched)})" if touched else ""
             return _failed(f"snapshot delete{done}", err)
-        if plan.records is not None:
-            record.snapshots = dict(plan.records)
+        record.snapshots = dict(plan.records)
         self._forget(record, plan.victims)
         return Result.ok()
 
