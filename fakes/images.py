@@ -147,8 +147,13 @@ class FakeImageTool:
 
     def lock_holder(self, image: Image) -> str | None:
         """How a running fake QEMU holds ``image`` (active wins over backing), or None."""
-        kinds = {holder.holds(image) for holder in self.holders}
-        return "active" if "active" in kinds else ("backing" if "backing" in kinds else None)
+        held = None
+        for holder in self.holders:
+            kind = holder.holds(image)
+            if kind == "active":
+                return kind
+            held = held or kind
+        return held
 
     def _unlocked(self, verb: str, path: str, image: Image, kinds: tuple[str, ...]) -> None:
         if self.lock_holder(image) in kinds:

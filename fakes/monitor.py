@@ -57,13 +57,10 @@ class FakeMonitor:
         """How this running domain locks ``image``: ``active``, ``backing`` or None."""
         if self._status in ("postmigrate", "shutdown"):
             return None
-        kinds = {
-            "active" if index == 0 else "backing"
-            for layers in self._disks.values()
-            for index, (_, held) in enumerate(layers)
-            if held is image
-        }
-        return "active" if "active" in kinds else ("backing" if kinds else None)
+        if any(layers[0][1] is image for layers in self._disks.values()):
+            return "active"
+        backing = any(held is image for layers in self._disks.values() for _, held in layers[1:])
+        return "backing" if backing else None
 
     def _start(self, verb: str, *args: str) -> Injector:
         self.calls.append(Call(verb, args))
