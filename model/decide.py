@@ -117,17 +117,11 @@ def memory_rejection(
     disks). With ``parse_only``, only an *invalid* one counts: libvirt's parse-time check (an
     offline or disk-only snapshot asking for memory state), which comes even before LIVE.
     """
-    cells = [
-        Cell(domain_state.column, Column.of(request.memory_mode), disk,
-             bool(flags & CreateFlag.DISK_ONLY))
-        for disk in Column
-    ]
-    verdicts = {profile.verdict(cell) for cell in cells}
-    if len(verdicts) != 1:
-        return None
-    verdict = verdicts.pop()
+    memory = Column.of(request.memory_mode)
+    disk_only = bool(flags & CreateFlag.DISK_ONLY)
+    verdict = profile.verdict_across_disks(domain_state.column, memory, disk_only)
     if isinstance(verdict, Rejected) and (not parse_only or verdict.outcome is Outcome.INVALID):
-        return cells[0]
+        return Cell(domain_state.column, memory, next(iter(Column)), disk_only)
     return None
 
 

@@ -228,9 +228,20 @@ class Profile:
     partial_no: Rejected | None = None
     provenance: tuple[tuple[str, str], ...] = ()
     _index: dict[Cell, CellEntry] = attrs.field(init=False, eq=False, repr=False)
+    _across_disks: dict[tuple[DomainColumn, Column, bool], Verdict | None] = attrs.field(
+        init=False, eq=False, repr=False
+    )
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_index", {entry.cell: entry for entry in self.entries})
+        across: dict[tuple[DomainColumn, Column, bool], list[Verdict]] = {}
+        for entry in self.entries:
+            cell = entry.cell
+            across.setdefault((cell.domain, cell.memory, cell.disk_only), []).append(entry.verdict)
+        object.__setattr__(self, "_across_disks", {
+            key: verdicts[0] if all(v == verdicts[0] for v in verdicts) else None
+            for key, verdicts in across.items()
+        })
 
     def entry(self, cell: Cell) -> CellEntry:
         """The entry of one cell (every profile has all 64)."""
@@ -239,6 +250,12 @@ class Profile:
     def verdict(self, cell: Cell) -> Verdict:
         """The verdict of one cell."""
         return self._index[cell].verdict
+
+    def verdict_across_disks(
+        self, domain: DomainColumn, memory: Column, disk_only: bool
+    ) -> Verdict | None:
+        """The verdict every disk column of a row shares, or ``None`` when they differ."""
+        return self._across_disks[(domain, memory, disk_only)]
 
     def __iter__(self) -> Iterator[CellEntry]:
         return iter(self.entries)
