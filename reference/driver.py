@@ -107,6 +107,8 @@ class ReferenceDriver:
         self.leftovers: list[str] = []
         self.last_calls: list[Call] = []
         self.clock = 0
+        #: the last observation, kept while the steps since only read (see :meth:`observe`)
+        self._observed: Observation | None = None
 
     # --- the view prepare() plans on -----------------------------------------------------------
 
@@ -200,6 +202,8 @@ class ReferenceDriver:
         marks = (len(self.images.calls), len(monitor.calls) if monitor else 0)
         try:
             plan = prepare(self, op, self.profile)
+            if not isinstance(plan, (Refusal, AnswerPlan)):
+                self._observed = None  # the plan changes what a user sees (or may, on a fault)
             result = plan.result if isinstance(plan, Refusal) else self.carry_out(plan)
         except BackendError as err:
             result = _failed(op.kind, err)
@@ -576,7 +580,16 @@ class ReferenceDriver:
     # --- observation --------------------------------------------------------------------------
 
     def observe(self) -> Observation:
-        """What a user sees: states, trees, chains, tags, guest data and memory files."""
+        """What a user sees: states, trees, chains, tags, guest data and memory files.
+
+        Planning only reads (through the view), so a step that was refused or only answered a
+        query leaves everything as it was: the observation made before it is given again.
+        """
+        if self._observed is None:
+            self._observed = self._observe()
+        return self._observed
+
+    def _observe(self) -> Observation:
         root = self.images.root
 
         def rel(path: str) -> str:
@@ -623,6 +636,7 @@ class ReferenceDriver:
 
     def close(self) -> None:
         """Stop every running domain."""
+        self._observed = None
         for record in self.domains.values():
             try:
                 self._stop_process(record)
