@@ -32,7 +32,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 
 from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.adapters.registry import load_adapter
-from snaporacle.draws import choices
+from snaporacle.draws import CHOICES
 from snaporacle.explorer import explore
 from snaporacle.model.observation import Aspect
 from snaporacle.model.ops import Op, Result, WriteMemory
@@ -47,40 +47,40 @@ def plain_machine(counter: list[int]) -> type[RuleBasedStateMachine]:
     nothing in them."""
 
     class Plain(RuleBasedStateMachine):
-        @initialize(c=choices(24))
-        def define(self, c: tuple[int, ...]) -> None:
+        @initialize(c=CHOICES, more=CHOICES)
+        def define(self, c: bytes, more: bytes) -> None:
             counter[0] += 1
 
-        @rule(c=choices(2))
-        def lifecycle(self, c: tuple[int, ...]) -> None:
+        @rule(c=CHOICES)
+        def lifecycle(self, c: bytes) -> None:
             counter[0] += 1
 
-        @rule(c=choices(4))
-        def write(self, c: tuple[int, ...]) -> None:
+        @rule(c=CHOICES)
+        def write(self, c: bytes) -> None:
             counter[0] += 1
 
-        @rule(c=choices(9))
-        def create(self, c: tuple[int, ...]) -> None:
+        @rule(c=CHOICES)
+        def create(self, c: bytes) -> None:
             counter[0] += 1
 
-        @rule(c=choices(3))
-        def revert(self, c: tuple[int, ...]) -> None:
+        @rule(c=CHOICES)
+        def revert(self, c: bytes) -> None:
             counter[0] += 1
 
-        @rule(c=choices(3))
-        def delete(self, c: tuple[int, ...]) -> None:
+        @rule(c=CHOICES)
+        def delete(self, c: bytes) -> None:
             counter[0] += 1
 
-        @rule(c=choices(3))
-        def query(self, c: tuple[int, ...]) -> None:
+        @rule(c=CHOICES)
+        def query(self, c: bytes) -> None:
             counter[0] += 1
 
-        @rule(c=choices(3))
-        def write_memory(self, c: tuple[int, ...]) -> None:
+        @rule(c=CHOICES)
+        def write_memory(self, c: bytes) -> None:
             counter[0] += 1
 
-        @rule(c=choices(3))
-        def dumpxml(self, c: tuple[int, ...]) -> None:
+        @rule(c=CHOICES)
+        def dumpxml(self, c: bytes) -> None:
             counter[0] += 1
 
     return Plain

@@ -1,7 +1,7 @@
-"""What the explorer draws: option lists made once per adapter and profile, and integer choices.
+"""What the explorer draws: option lists made once per adapter and profile, and byte choices.
 
-Each rule draws a fixed tuple of integer choices (:func:`choices`) that :class:`Picks` maps onto
-option lists made once per bound machine (:class:`Draws`); no strategy is built per draw. The
+Each rule draws its choices as one string of bytes (:data:`CHOICES`) that :class:`Picks` maps
+onto option lists made once per bound machine (:class:`Draws`); no strategy is built per draw. The
 weights push toward what drivers get wrong while keeping everything else:
 
 - domain shapes: one to three domains of one to three disks, qcow2 or raw, each disk with or
@@ -25,6 +25,7 @@ Hypothesis' own swarm over the rules (its feature flags) stays on.
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -100,33 +101,55 @@ def _create_flag_options(cell: Cell, supported: CreateFlag) -> tuple[CreateFlag,
     return (*none, *relevant * 2, *pairs, *every)
 
 
-#: One choice: an index into any list of options (taken modulo its length). Rules draw fixed
-#: tuples of these, never a strategy built per draw, which keeps Hypothesis' own cost low.
-CHOICE = st.integers(0, 1023)
+#: How many choices a rule draws (the most any rule makes; the define rule draws twice).
+CHOICE_COUNT = 16
+
+#: A rule's choices, each a byte, in one Hypothesis draw. Hypothesis' cost is per draw, so a
+#: rule draws its choices together, and never a strategy built per draw. Bytes are drawn evenly
+#: and shrunk one by one toward 0, so each choice still shrinks on its own toward the plainest
+#: option. Every rule draws the same size: Hypothesis' mutator copies a draw from one step into
+#: another, and a copy of a different size would not fit and become all zeros.
+CHOICES: SearchStrategy[bytes] = st.binary(min_size=CHOICE_COUNT, max_size=CHOICE_COUNT)
 
 
-def choices(count: int) -> SearchStrategy[tuple[int, ...]]:
-    """``count`` choices for one rule."""
-    return st.tuples(*[CHOICE] * count)
+def filler(rotation: int, call: int) -> bytes:
+    """The choices of a rule that drew nothing but zeros: the ``call``-th rule call of an example
+    whose rotation is ``rotation``.
+
+    When Hypothesis' mutator copies part of one example into another, the choices after the copy
+    often no longer fit and Hypothesis fills them with zeros: the first rule, every choice 0, step
+    after step. Taken as they are, such tails made half of all creates the same plainest create
+    and left cells unreached. An all-zero draw therefore stands for choices made from the rule's
+    place in the example instead, the same each time, so that a run and its replay agree. A
+    shrunk rule that needs only plain choices keeps one byte it does not use (the last), which
+    Hypothesis' shrinker finds.
+    """
+    return random.Random(rotation * 65_537 + call).randbytes(CHOICE_COUNT)
 
 
 class Picks:
     """A rule's choices, taken one after the other (and again from the start if it asks for more)."""
 
-    def __init__(self, values: tuple[int, ...], rotation: int = 0) -> None:
+    def __init__(self, values: bytes, rotation: int = 0) -> None:
         self.values = values
         self.rotation = rotation
         self.at = 0
 
     def next(self) -> int:
-        """The next raw choice."""
+        """The next raw choice (0..255)."""
         value = self.values[self.at % len(self.values)]
         self.at += 1
         return value
 
+    def _index(self, options: Sequence[Any]) -> int:
+        """A choice for a list of ``options``: two bytes for a long list, so that every option
+        can be drawn and none much more often than the others."""
+        value = self.next()
+        return (value << 8 | self.next()) if len(options) > 64 else value
+
     def of(self, options: Sequence[Any]) -> Any:
         """One of ``options``: the plainest (the first) when the choice is 0."""
-        return options[self.next() % len(options)]
+        return options[self._index(options) % len(options)]
 
     def turned(self, options: Sequence[Any]) -> Any:
         """One of ``options``, the list turned by the example's rotation.
@@ -135,7 +158,7 @@ class Picks:
         machine; turning the list by a rotation drawn once per example moves that favoured option
         around from example to example, while a shrunk example still ends at the first option.
         """
-        return options[(self.next() + self.rotation) % len(options)]
+        return options[(self._index(options) + self.rotation) % len(options)]
 
 
 @attrs.define

@@ -55,7 +55,7 @@ from hypothesis.stateful import (
 
 from . import interrupts
 from .adapters.protocol import Adapter
-from .draws import NAMES, Draws, Picks, choices
+from .draws import CHOICES, NAMES, Draws, Picks, filler
 from .errors import EnvironmentFailure, Interrupted
 from .known import KnownFinding, divergence_signature
 from .lockstep import Divergence, Lockstep, cell_verdict_met
@@ -307,6 +307,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         s.reporter.example_started(s.coverage.examples)
         self.domains: list[DomainSpec] = []
         self.rotation = 0
+        self.rule_calls = 0
         self.sound_world: World | None = None
 
     # --- helpers for rules ----------------------------------------------------------------------
@@ -368,8 +369,11 @@ class SnapshotMachine(RuleBasedStateMachine):
         """Whether any domain has a snapshot (reverts and deletes wait for one)."""
         return any(d.snapshots for d in self.s.lockstep.world.domains.values())
 
-    def picks(self, values: tuple[int, ...]) -> Picks:
-        """A rule's choices, with the example's rotation."""
+    def picks(self, values: bytes) -> Picks:
+        """A rule's choices, with the example's rotation (see :func:`draws.filler`)."""
+        self.rule_calls += 1
+        if not any(values):
+            values = filler(self.rotation, self.rule_calls)
         return Picks(values, self.rotation)
 
     def snapshot_name(self, picks: Picks, spec: DomainSpec, interior: bool) -> str:
@@ -381,18 +385,18 @@ class SnapshotMachine(RuleBasedStateMachine):
 
     # --- rules ----------------------------------------------------------------------------------
 
-    @initialize(c=choices(24))
-    def define(self, c: tuple[int, ...]) -> None:
+    @initialize(c=CHOICES, more=CHOICES)
+    def define(self, c: bytes, more: bytes) -> None:
         """Define the example's domains."""
         self.rotation = c[0]
-        for index, disks in enumerate(self.s.draws.shapes(Picks(c[1:]))):
+        for index, disks in enumerate(self.s.draws.shapes(Picks(c[1:] + more))):
             spec = domain_spec(self.s.adapter.root, index, disks=disks)
             self.domains.append(spec)
             self.do(DefineDomain(spec), scene=index > 0)
 
     @precondition(lambda machine: bool(machine.s.draws.lifecycle))
-    @rule(c=choices(2))
-    def lifecycle(self, c: tuple[int, ...]) -> None:
+    @rule(c=CHOICES)
+    def lifecycle(self, c: bytes) -> None:
         """Start (running or paused), pause, resume or destroy a domain."""
         picks = self.picks(c)
         spec = self.pick(picks)
@@ -407,8 +411,8 @@ class SnapshotMachine(RuleBasedStateMachine):
         self.do(ops[kind])
 
     @precondition(lambda machine: "write" in machine.s.draws.ops)
-    @rule(c=choices(4))
-    def write(self, c: tuple[int, ...]) -> None:
+    @rule(c=CHOICES)
+    def write(self, c: bytes) -> None:
         """Write one block (of the first four) of one disk with a pattern 1..255."""
         picks = self.picks(c)
         spec = self.pick(picks)
@@ -418,8 +422,8 @@ class SnapshotMachine(RuleBasedStateMachine):
     @precondition(
         lambda machine: "write_memory" in machine.s.draws.ops and bool(machine.active_domains())
     )
-    @rule(c=choices(3))
-    def write_memory(self, c: tuple[int, ...]) -> None:
+    @rule(c=CHOICES)
+    def write_memory(self, c: bytes) -> None:
         """Write one block (of the first four) of a running or paused domain's guest RAM (drawn
         only while one runs, so that it does not crowd out the snapshot rules)."""
         picks = self.picks(c)
@@ -428,8 +432,8 @@ class SnapshotMachine(RuleBasedStateMachine):
         self.do(WriteMemory(spec.name, picks.next() % 4, 1 + picks.next() % 255))
 
     @precondition(lambda machine: "create" in machine.s.draws.ops)
-    @rule(c=choices(9))
-    def create(self, c: tuple[int, ...]) -> None:
+    @rule(c=CHOICES)
+    def create(self, c: bytes) -> None:
         """Create a snapshot in a drawn cell, the domain brought to the cell's state first."""
         s = self.s
         draws = s.draws
@@ -476,8 +480,8 @@ class SnapshotMachine(RuleBasedStateMachine):
         return any(cell in self.s.draws.excluded for cell in touched)
 
     @precondition(lambda machine: "revert" in machine.s.draws.ops and machine.has_snapshots())
-    @rule(c=choices(3))
-    def revert(self, c: tuple[int, ...]) -> None:
+    @rule(c=CHOICES)
+    def revert(self, c: bytes) -> None:
         """Revert to a snapshot (mostly one in the middle of the tree) with any flags."""
         picks = self.picks(c)
         spec = self.pick(picks, with_snapshots=True)
@@ -485,8 +489,8 @@ class SnapshotMachine(RuleBasedStateMachine):
         self.do(RevertSnapshot(spec.name, name, picks.turned(self.s.draws.revert_flags)))
 
     @precondition(lambda machine: "delete" in machine.s.draws.ops and machine.has_snapshots())
-    @rule(c=choices(3))
-    def delete(self, c: tuple[int, ...]) -> None:
+    @rule(c=CHOICES)
+    def delete(self, c: bytes) -> None:
         """Delete a snapshot (mostly one with a parent and children) with any flags."""
         picks = self.picks(c)
         spec = self.pick(picks, with_snapshots=True)
@@ -494,8 +498,8 @@ class SnapshotMachine(RuleBasedStateMachine):
         self.do(DeleteSnapshot(spec.name, name, picks.turned(self.s.draws.delete_flags)))
 
     @precondition(lambda machine: bool(machine.s.draws.queries))
-    @rule(c=choices(3))
-    def query(self, c: tuple[int, ...]) -> None:
+    @rule(c=CHOICES)
+    def query(self, c: bytes) -> None:
         """List, current, or the XML of any snapshot name."""
         picks = self.picks(c)
         spec = self.pick(picks)
@@ -510,8 +514,8 @@ class SnapshotMachine(RuleBasedStateMachine):
     @precondition(
         lambda machine: "dumpxml" in machine.s.draws.queries and machine.has_snapshots()
     )
-    @rule(c=choices(3))
-    def dumpxml(self, c: tuple[int, ...]) -> None:
+    @rule(c=CHOICES)
+    def dumpxml(self, c: bytes) -> None:
         """The XML of an existing snapshot (a rule of its own: every element of it is compared,
         so it deserves the draws of a rule, not a third of one)."""
         picks = self.picks(c)

@@ -52,11 +52,15 @@ class RecordsInternal(ReferenceDriver):
 
 
 def test_reference_driver_agrees_with_the_model_and_covers_every_cell() -> None:
-    result = explore(FakeAdapter(), PROFILE, examples=60, steps=30, seed=7)
-    assert result.divergences == ()
-    assert result.coverage.cells == set(ALL_CELLS)
-    assert result.coverage.steps > 60 * 10
-    assert {"create", "revert", "delete", "write", "start"} <= set(result.coverage.ops)
+    ops: set[str] = set()
+    for seed in (7, 8):
+        result = explore(FakeAdapter(), PROFILE, examples=60, steps=30, seed=seed)
+        assert result.divergences == ()
+        assert result.coverage.cells == set(ALL_CELLS)
+        assert result.coverage.steps > 60 * 10
+        ops |= set(result.coverage.ops)
+    # over two runs: Hypothesis' swarm (its feature flags) can leave a rule out of a whole run
+    assert {"create", "revert", "delete", "write", "start"} <= ops
 
 
 def test_reference_driver_keeps_its_failure_promise_under_faults() -> None:
