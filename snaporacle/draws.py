@@ -130,9 +130,11 @@ def filler(rotation: int, call: int) -> bytes:
 class Picks:
     """A rule's choices, taken one after the other (and again from the start if it asks for more)."""
 
-    def __init__(self, values: bytes, rotation: int = 0) -> None:
+    def __init__(self, values: bytes, rotation: int = 0, filled: bool = False) -> None:
         self.values = values
         self.rotation = rotation
+        #: the choices stand for a filler draw (see :func:`filler`)
+        self.filled = filled
         self.at = 0
 
     def next(self) -> int:

@@ -47,7 +47,6 @@ from hypothesis.internal.conjecture import engine as conjecture_engine
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
-    invariant,
     precondition,
     rule,
     run_state_machine_as_test,
@@ -62,7 +61,6 @@ from .lockstep import Divergence, Lockstep, cell_verdict_met
 from .minimize import minimize
 from .model.decide import cell_of, own_default_cells
 from .model.definition import DomainSpec
-from .model.invariants import world_problems
 from .model.modes import Column, CreateFlag, DomainColumn, DomainState
 from .model.ops import (
     CreateSnapshot,
@@ -83,7 +81,7 @@ from .model.ops import (
 )
 from .model.profile import ALL_CELLS, Accepted, Cell, Profile
 from .model.snapshot_xml import parse_snapshot
-from .model.world import Domain, World
+from .model.world import Domain
 from .profiles import load_profile
 from .reporting import NullReporter, Reporter
 from .requests import cell_request, domain_spec, snapshot_xml
@@ -99,6 +97,10 @@ __all__ = [
 
 
 _BOOLS = (False, True)
+
+#: The explorer's rules beside ``define`` (each has ``may_<kind>`` and ``do_<kind>``).
+RULE_KINDS = ("lifecycle", "write", "write_memory", "create", "revert", "delete", "query", "dumpxml")
+FILLER_KINDS = ("create", "create", "create", "revert", "delete")
 _COLUMNS = tuple(Column)
 
 
@@ -308,7 +310,10 @@ class SnapshotMachine(RuleBasedStateMachine):
         self.domains: list[DomainSpec] = []
         self.rotation = 0
         self.rule_calls = 0
-        self.sound_world: World | None = None
+        #: each rule kind's precondition and body
+        self._kinds: dict[str, tuple[Callable[[], bool], Callable[[Picks], None]]] = {
+            kind: (getattr(self, f"may_{kind}"), getattr(self, f"do_{kind}")) for kind in RULE_KINDS
+        }
 
     # --- helpers for rules ----------------------------------------------------------------------
 
@@ -373,7 +378,7 @@ class SnapshotMachine(RuleBasedStateMachine):
         """A rule's choices, with the example's rotation (see :func:`draws.filler`)."""
         self.rule_calls += 1
         if not any(values):
-            values = filler(self.rotation, self.rule_calls)
+            return Picks(filler(self.rotation, self.rule_calls), self.rotation, filled=True)
         return Picks(values, self.rotation)
 
     def snapshot_name(self, picks: Picks, spec: DomainSpec, interior: bool) -> str:
@@ -384,6 +389,19 @@ class SnapshotMachine(RuleBasedStateMachine):
         return name
 
     # --- rules ----------------------------------------------------------------------------------
+    #
+    # Each rule is written once: ``may_<rule>`` says when it can run (its precondition) and
+    # ``do_<rule>`` what it does with its choices. The Hypothesis rules only call :meth:`run`.
+
+    def run(self, kind: str, c: bytes) -> None:
+        """Carry out the rule ``kind`` with its choices ``c``. A filler draw (all zeros, see
+        :func:`~snaporacle.draws.filler`) first chooses, from the step's place, which of the rules
+        that can run now it carries out: Hypothesis fills a whole tail of an example with its first
+        rule, which would otherwise make such tails nothing but creates."""
+        picks = self.picks(c)
+        if picks.filled:
+            kind = picks.of([k for k in FILLER_KINDS if self._kinds[k][0]()])
+        self._kinds[kind][1](picks)
 
     @initialize(c=CHOICES, more=CHOICES)
     def define(self, c: bytes, more: bytes) -> None:
@@ -394,11 +412,90 @@ class SnapshotMachine(RuleBasedStateMachine):
             self.domains.append(spec)
             self.do(DefineDomain(spec), scene=index > 0)
 
-    @precondition(lambda machine: bool(machine.s.draws.lifecycle))
+    @precondition(lambda machine: machine.may_lifecycle())
     @rule(c=CHOICES)
     def lifecycle(self, c: bytes) -> None:
         """Start (running or paused), pause, resume or destroy a domain."""
-        picks = self.picks(c)
+        self.run("lifecycle", c)
+
+    @precondition(lambda machine: machine.may_write())
+    @rule(c=CHOICES)
+    def write(self, c: bytes) -> None:
+        """Write one block (of the first four) of one disk with a pattern 1..255."""
+        self.run("write", c)
+
+    @precondition(lambda machine: machine.may_write_memory())
+    @rule(c=CHOICES)
+    def write_memory(self, c: bytes) -> None:
+        """Write one block of a running or paused domain's guest RAM."""
+        self.run("write_memory", c)
+
+    @precondition(lambda machine: machine.may_create())
+    @rule(c=CHOICES)
+    def create(self, c: bytes) -> None:
+        """Create a snapshot in a drawn cell, the domain brought to the cell's state first."""
+        self.run("create", c)
+
+    @precondition(lambda machine: machine.may_revert())
+    @rule(c=CHOICES)
+    def revert(self, c: bytes) -> None:
+        """Revert to a snapshot (mostly one in the middle of the tree) with any flags."""
+        self.run("revert", c)
+
+    @precondition(lambda machine: machine.may_delete())
+    @rule(c=CHOICES)
+    def delete(self, c: bytes) -> None:
+        """Delete a snapshot (mostly one with a parent and children) with any flags."""
+        self.run("delete", c)
+
+    @precondition(lambda machine: machine.may_query())
+    @rule(c=CHOICES)
+    def query(self, c: bytes) -> None:
+        """List, current, or the XML of any snapshot name."""
+        self.run("query", c)
+
+    @precondition(lambda machine: machine.may_dumpxml())
+    @rule(c=CHOICES)
+    def dumpxml(self, c: bytes) -> None:
+        """The XML of an existing snapshot."""
+        self.run("dumpxml", c)
+
+    # --- what the rules do, and when they can --------------------------------------------------
+
+    def may_lifecycle(self) -> bool:
+        """Whether the lifecycle rule can run now."""
+        return bool(self.s.draws.lifecycle)
+
+    def may_write(self) -> bool:
+        """Whether the write rule can run now."""
+        return "write" in self.s.draws.ops
+
+    def may_write_memory(self) -> bool:
+        """Whether the write memory rule can run now."""
+        return "write_memory" in self.s.draws.ops and bool(self.active_domains())
+
+    def may_create(self) -> bool:
+        """Whether the create rule can run now."""
+        return "create" in self.s.draws.ops
+
+    def may_revert(self) -> bool:
+        """Whether the revert rule can run now."""
+        return "revert" in self.s.draws.ops and self.has_snapshots()
+
+    def may_delete(self) -> bool:
+        """Whether the delete rule can run now."""
+        return "delete" in self.s.draws.ops and self.has_snapshots()
+
+    def may_query(self) -> bool:
+        """Whether the query rule can run now."""
+        return bool(self.s.draws.queries)
+
+    def may_dumpxml(self) -> bool:
+        """Whether the dumpxml rule can run now."""
+        return "dumpxml" in self.s.draws.queries and self.has_snapshots()
+
+    def do_lifecycle(self, picks: Picks) -> None:
+        """Start (running or paused), pause, resume or destroy a domain."""
         spec = self.pick(picks)
         kind = picks.turned(self.s.draws.lifecycle)
         ops: dict[str, Op] = {
@@ -410,34 +507,23 @@ class SnapshotMachine(RuleBasedStateMachine):
         }
         self.do(ops[kind])
 
-    @precondition(lambda machine: "write" in machine.s.draws.ops)
-    @rule(c=CHOICES)
-    def write(self, c: bytes) -> None:
+    def do_write(self, picks: Picks) -> None:
         """Write one block (of the first four) of one disk with a pattern 1..255."""
-        picks = self.picks(c)
         spec = self.pick(picks)
         disk = picks.of(spec.disks)
         self.do(WriteData(spec.name, disk.target, picks.next() % 4, 1 + picks.next() % 255))
 
-    @precondition(
-        lambda machine: "write_memory" in machine.s.draws.ops and bool(machine.active_domains())
-    )
-    @rule(c=CHOICES)
-    def write_memory(self, c: bytes) -> None:
+    def do_write_memory(self, picks: Picks) -> None:
         """Write one block (of the first four) of a running or paused domain's guest RAM (drawn
         only while one runs, so that it does not crowd out the snapshot rules)."""
-        picks = self.picks(c)
         domains = self.active_domains()
         spec = domains[0] if len(domains) == 1 else picks.of(domains)
         self.do(WriteMemory(spec.name, picks.next() % 4, 1 + picks.next() % 255))
 
-    @precondition(lambda machine: "create" in machine.s.draws.ops)
-    @rule(c=CHOICES)
-    def create(self, c: bytes) -> None:
+    def do_create(self, picks: Picks) -> None:
         """Create a snapshot in a drawn cell, the domain brought to the cell's state first."""
         s = self.s
         draws = s.draws
-        picks = self.picks(c)
         spec = self.pick(picks)
         cell: Cell = picks.turned(draws.cells)
         online = cell.domain is DomainColumn.ONLINE
@@ -479,29 +565,20 @@ class SnapshotMachine(RuleBasedStateMachine):
             touched += own_default_cells(reached, verdict, request, spec.disks)
         return any(cell in self.s.draws.excluded for cell in touched)
 
-    @precondition(lambda machine: "revert" in machine.s.draws.ops and machine.has_snapshots())
-    @rule(c=CHOICES)
-    def revert(self, c: bytes) -> None:
+    def do_revert(self, picks: Picks) -> None:
         """Revert to a snapshot (mostly one in the middle of the tree) with any flags."""
-        picks = self.picks(c)
         spec = self.pick(picks, with_snapshots=True)
         name = self.snapshot_name(picks, spec, interior=True)
         self.do(RevertSnapshot(spec.name, name, picks.turned(self.s.draws.revert_flags)))
 
-    @precondition(lambda machine: "delete" in machine.s.draws.ops and machine.has_snapshots())
-    @rule(c=CHOICES)
-    def delete(self, c: bytes) -> None:
+    def do_delete(self, picks: Picks) -> None:
         """Delete a snapshot (mostly one with a parent and children) with any flags."""
-        picks = self.picks(c)
         spec = self.pick(picks, with_snapshots=True)
         name = self.snapshot_name(picks, spec, interior=True)
         self.do(DeleteSnapshot(spec.name, name, picks.turned(self.s.draws.delete_flags)))
 
-    @precondition(lambda machine: bool(machine.s.draws.queries))
-    @rule(c=CHOICES)
-    def query(self, c: bytes) -> None:
+    def do_query(self, picks: Picks) -> None:
         """List, current, or the XML of any snapshot name."""
-        picks = self.picks(c)
         spec = self.pick(picks)
         kind = picks.turned(self.s.draws.queries)
         if kind == "list":
@@ -511,31 +588,15 @@ class SnapshotMachine(RuleBasedStateMachine):
         else:
             self.do(DumpSnapshotXML(spec.name, self.snapshot_name(picks, spec, interior=False)))
 
-    @precondition(
-        lambda machine: "dumpxml" in machine.s.draws.queries and machine.has_snapshots()
-    )
-    @rule(c=CHOICES)
-    def dumpxml(self, c: bytes) -> None:
+    def do_dumpxml(self, picks: Picks) -> None:
         """The XML of an existing snapshot (a rule of its own: every element of it is compared,
         so it deserves the draws of a rule, not a third of one)."""
-        picks = self.picks(c)
         spec = self.pick(picks, with_snapshots=True)
         domain = self.model_domain(spec)
         names = sorted(domain.snapshots) if domain else []
         if names:
             self.do(DumpSnapshotXML(spec.name, picks.of(names)))
 
-    @invariant()
-    def world_is_sound(self) -> None:
-        """The model's tree is well formed and every snapshot's saved data is intact."""
-        lockstep = self.s.lockstep
-        if lockstep.world is self.sound_world:  # a frozen value, checked already
-            return
-        problems = world_problems(lockstep.world)
-        if problems and lockstep.trace:
-            raise Divergence(lockstep.trace, [f"invariant: {p}" for p in problems], None,
-                             self.s.adapter.root)
-        self.sound_world = lockstep.world
 
 
 @attrs.frozen
@@ -717,7 +778,7 @@ def explore(
                             settings=run_settings(chunk, steps, database),
                         )
             except Divergence as divergence:
-                if session.first_detection is None:  # raised by an invariant, not by a step
+                if session.first_detection is None:  # raised outside a step (a subclass's own invariant)
                     session.first_detection = time.perf_counter() - start
                     session.examples_at_first_detection = coverage.examples
                 try:

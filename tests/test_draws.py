@@ -79,3 +79,30 @@ def test_the_driver_observes_again_only_after_a_step_that_acts() -> None:
     second = adapter.observe()
     assert second is not first
     assert second.domains[0].snapshots and not first.domains[0].snapshots
+
+
+def test_a_filler_step_walks_the_snapshot_tree() -> None:
+    """The tail Hypothesis fills with its first rule carries out creates, reverts and deletes."""
+    carried: collections.Counter[tuple[str, str]] = collections.Counter()
+
+    class Watch(SnapshotMachine.bind(FakeAdapter)):  # type: ignore[misc]
+        drawn = ""
+
+        def run(self, kind: str, c: bytes) -> None:
+            self.drawn = kind if any(c) else "filler"
+            super().run(kind, c)
+
+        def do_revert(self, picks: Picks) -> None:
+            carried[(self.drawn, "revert")] += 1
+            super().do_revert(picks)
+
+        def do_delete(self, picks: Picks) -> None:
+            carried[(self.drawn, "delete")] += 1
+            super().do_delete(picks)
+
+    machine = hypothesis.seed(2)(Watch)
+    run_state_machine_as_test(machine, settings=settings(
+        max_examples=100, stateful_step_count=30, deadline=None, database=None,
+        suppress_health_check=list(HealthCheck)))
+    Watch.close()
+    assert carried[("filler", "revert")] > 0 and carried[("filler", "delete")] > 0

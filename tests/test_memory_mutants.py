@@ -56,7 +56,7 @@ def test_memory_mutant_is_caught_with_a_short_trace(name: str, seed: int, tmp_pa
     assert len(result.divergences) == 1, name
     divergence = result.divergences[0]
     ops = [step.op for step in divergence.trace]
-    assert len(ops) <= 7, ops
+    assert len(ops) <= 8, ops  # 5-8 steps, depending on the draws
     assert any(isinstance(op, WriteMemory) for op in ops), ops
     assert any(d.startswith("domains[0].memory") for d in divergence.differences), (
         divergence.differences
