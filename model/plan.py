@@ -120,7 +120,8 @@ class TakePlan:
     ``memory_file`` the file an external memory state goes to; ``record`` the snapshot record
     to add (``None`` with NO_METADATA). ``online`` is whether the domain runs (or is paused);
     ``halt`` whether it is stopped afterwards; ``live`` whether the guest keeps running while
-    its memory is saved.
+    its memory is saved. ``released`` is the current snapshot's record without the revert
+    overlays it had (:func:`~snaporacle.model.prepare.released_current`), or ``None``.
     """
 
     domain: str
@@ -134,15 +135,18 @@ class TakePlan:
     halt: bool
     live: bool
     record: Snapshot | None
+    released: Snapshot | None = None
 
 
 @attrs.frozen
 class RedefinePlan:
-    """Add or update a snapshot record only (REDEFINE): no data is saved."""
+    """Add or update a snapshot record only (REDEFINE): no data is saved. ``released`` as for
+    :class:`TakePlan` (with ``make_current``)."""
 
     domain: str
     record: Snapshot
     make_current: bool
+    released: Snapshot | None = None
 
 
 @attrs.frozen

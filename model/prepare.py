@@ -362,7 +362,9 @@ def _prepare_create(
         record = redefined_record(domain.snapshots, definition, view.clock, domain.active)
         if isinstance(record, Refusal):
             return record
-        return RedefinePlan(domain.spec.name, record, bool(flags & CreateFlag.CURRENT))
+        current = bool(flags & CreateFlag.CURRENT)
+        return RedefinePlan(domain.spec.name, record, current,
+                            released_current(domain) if current else None)
     state = domain.state
     refused_cell = memory_rejection(profile, state, definition, flags, parse_only=True)
     if refused_cell is not None:
@@ -450,7 +452,23 @@ def _prepare_create(
         halt=bool(flags & CreateFlag.HALT),
         live=bool(flags & CreateFlag.LIVE),
         record=new_record,
+        released=released_current(domain) if new_record is not None else None,
     )
+
+
+def released_current(domain: Domain) -> Snapshot | None:
+    """The current snapshot's record without its revert overlays, when it has some; else None.
+
+    A snapshot taken with metadata (or redefined as the current one) makes the overlays a revert
+    put the disks on part of the new snapshot's chain, so the snapshot reverted to no longer
+    names them: libvirt 11.3's ``qemuSnapshotClearRevertdisks``, measured there. Were they kept,
+    a later delete of a child would make them the snapshot's own disks, and a revert to it would
+    then remove images that other snapshots are taken on.
+    """
+    current = domain.snapshots.get(domain.current or "")
+    if current is None or current.revert_overlays is None:
+        return None
+    return attrs.evolve(current, revert_overlays=None)
 
 
 # --- revert -------------------------------------------------------------------------------
@@ -563,6 +581,9 @@ def _revert_by_second(
     records, removed = finish_revert(
         domain.snapshots, domain.current, snapshot.name, names, images
     )
+    problem = _removal_refusal(view, records, removed, snapshot.name, domain.current)
+    if problem is not None:
+        return problem
     return RevertPlan(
         domain=domain.spec.name,
         snapshot=snapshot,
@@ -574,6 +595,33 @@ def _revert_by_second(
         records=records,
         ticks=True,
     )
+
+
+def _removal_refusal(
+    view: View, records: Mapping[str, Snapshot], removed: Sequence[str], name: str,
+    current: str | None,
+) -> Refusal | None:
+    """libvirt 11.3 removes the overlays of the snapshot a revert leaves (its revert overlays,
+    else its own) whatever else is taken on them: the current snapshot can be one whose child
+    was made on its overlay (it became current again when a later child was deleted, metadata
+    only), and that child's data is then lost (measured). The model refuses such a revert."""
+    users: dict[str, str] = {}
+    for record in sorted(records.values(), key=lambda r: r.name):
+        sources = dict(record.sources)
+        for disk in record.disks:
+            path = disk.frozen if disk.mode is DiskMode.EXTERNAL else sources.get(disk.target)
+            if disk.mode is DiskMode.NO or path is None or not view.exists(path):
+                continue
+            for image in view.chain(path):
+                users.setdefault(image, record.name)
+    for path in removed:
+        if path in users:
+            return _refuse(
+                "keeps-data", Outcome.UNSUPPORTED, "VIR_ERR_OPERATION_UNSUPPORTED",
+                f"reverting to '{name}' would remove image {path} (the overlays of the current "
+                f"snapshot '{current}'), but snapshot '{users[path]}' is taken on it",
+            )
+    return None
 
 
 # --- delete -------------------------------------------------------------------------------

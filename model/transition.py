@@ -44,7 +44,7 @@ from .plan import (
 )
 from .prepare import forget, prepare
 from .profile import Profile
-from .world import Domain, Image, MemoryImage, Tag, World
+from .world import Domain, Image, MemoryImage, Snapshot, Tag, World
 
 
 @attrs.frozen
@@ -103,7 +103,8 @@ def carry_out(world: World, plan: Plan) -> tuple[World, Result]:
             return _take(world, plan), Result.ok(plan.name)
         case RedefinePlan():
             domain = world.domains[plan.domain]
-            snapshots = {**domain.snapshots, plan.record.name: plan.record}
+            snapshots = {**domain.snapshots, **_released(plan.released),
+                         plan.record.name: plan.record}
             current = plan.record.name if plan.make_current else domain.current
             domain = attrs.evolve(domain, snapshots=snapshots, current=current)
             return world.with_domain(domain), Result.ok(plan.record.name)
@@ -113,6 +114,11 @@ def carry_out(world: World, plan: Plan) -> tuple[World, Result]:
             return _delete(world, plan), Result.ok()
         case _:
             assert_never(plan)
+
+
+def _released(record: Snapshot | None) -> dict[str, Snapshot]:
+    """The records a plan's ``released`` snapshot replaces (none without one)."""
+    return {} if record is None else {record.name: record}
 
 
 def _take(world: World, plan: TakePlan) -> World:
@@ -136,6 +142,7 @@ def _take(world: World, plan: TakePlan) -> World:
     snapshots = dict(domain.snapshots)
     current = domain.current
     if plan.record is not None:
+        snapshots.update(_released(plan.released))
         snapshots[plan.name] = plan.record
         current = plan.name
     domain = attrs.evolve(

@@ -244,6 +244,8 @@ class ReferenceDriver:
                 return self._take(plan)
             case RedefinePlan():
                 record = self.domains[plan.domain]
+                if plan.released is not None:
+                    record.snapshots[plan.released.name] = plan.released
                 record.snapshots[plan.record.name] = plan.record
                 if plan.make_current:
                     record.current = plan.record.name
@@ -305,6 +307,8 @@ class ReferenceDriver:
         if plan.halt:
             self._stop_process(record)
         if plan.record is not None:
+            if plan.released is not None:
+                record.snapshots[plan.released.name] = plan.released
             record.snapshots[plan.name] = plan.record
             record.current = plan.name
         self.clock += 1

@@ -43,6 +43,7 @@ DIVERGES_ON: dict[str, frozenset[str]] = {
     # the not-taken internal snapshot diverges first, on both; the message is checked below
     "libvirt-11.3-revert-error-names-no-cause": frozenset({"9.0", "11.3"}),
     "libvirt-11.3-revert-external-without-current-crashes": frozenset({"11.3"}),
+    "libvirt-11.3-revert-removes-image-a-child-is-taken-on": frozenset({"11.3"}),
 }
 
 
