@@ -423,6 +423,17 @@ def _prepare_create(
             f"snapshot-save job failed: Snapshot '{name}' already exists in one or more devices",
         )
         return attrs.evolve(refusal, cell=cell)
+    if state.active and flags & CreateFlag.REUSE_EXT:
+        # QEMU opens a reused overlay for writing; one it already holds in a disk's chain (a
+        # backing image) cannot be: measured on libvirt 9.0 and 11.3 alike
+        held = {image for path in domain.active.values() for image in view.chain(path)}
+        if any(disk.mode is DiskMode.EXTERNAL and disk.overlay in held for disk in disks):
+            refusal = _refuse(
+                "lock", Outcome.FAILED, "VIR_ERR_INTERNAL_ERROR",
+                "internal error: unable to execute QEMU command 'blockdev-add': "
+                'Failed to get "write" lock',
+            )
+            return attrs.evolve(refusal, cell=cell)
     memory_file = None
     if definition.memory is not None and accepted.memory is MemoryMode.EXTERNAL:
         memory_file = definition.memory.file
