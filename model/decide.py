@@ -125,6 +125,20 @@ def memory_rejection(
     return None
 
 
+def _explicit_in_order(
+    request: SnapshotDefinition, domain_disks: Sequence[DomainDisk]
+) -> tuple[tuple[str, DiskMode], ...]:
+    """The disks the request gives a mode, in the domain's order (as named without one)."""
+    choices = _explicit_choices(request, domain_disks)
+    if not domain_disks:
+        return tuple(choices.items())
+    return tuple(
+        (disk.target, mode)
+        for disk in domain_disks
+        if (mode := choices.get(disk.target) or choices.get(disk.source)) is not None
+    )
+
+
 def cell_of(
     profile: Profile,
     domain_state: DomainState,
@@ -211,8 +225,9 @@ def decide(
     request names are resolved. See the module docstring for how disks map onto cells.
     """
     cell = cell_of(profile, domain_state, request, flags, domain_disks)
-    if isinstance(cell, Rejected):
-        return Decision(None, cell)
+    if isinstance(cell, Rejected):  # explicit internal and external disks: the mixed rule
+        # comes after each disk's own checks (libvirt's qemuSnapshotPrepare loop)
+        return Decision(None, cell, resolved=_explicit_in_order(request, domain_disks))
     verdict = profile.verdict(cell)
     if isinstance(verdict, Rejected):
         return Decision(cell, verdict)
