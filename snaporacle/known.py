@@ -39,10 +39,14 @@ class KnownFinding:
 
 
 def divergence_signature(divergence: Divergence) -> tuple[str, str]:
-    """What two divergences of the same finding share: operation kind and first difference."""
+    """What two divergences of the same finding share: operation kind and first difference, with
+    the work directory, numbers and file names left out."""
     first = divergence.differences[0] if divergence.differences else ""
     root = divergence.root.rstrip("/")
     text = first.replace(root, "ROOT") if root else first
+    # a file is known by its kind (its extension), not by its name: the memory file of a
+    # snapshot s3 of d0 (d0-s3.mem) and of a snapshot s1 named by its file (s1.mem) alike
+    text = re.sub(r"'[^'/]*?(\.[A-Za-z]+)'", r"'*\1'", text)
     text = re.sub(r"\[\d+\]", "[]", text)
     text = re.sub(r"\d+", "N", text)
     return divergence.trace[-1].op.kind, text

@@ -13,8 +13,8 @@ from snaporacle.adapters.fake import FakeAdapter
 from snaporacle.cli import main
 from snaporacle.explorer import explore
 from snaporacle.known import divergence_signature, load_known, trace_paths
-from snaporacle.lockstep import Divergence
-from snaporacle.model.ops import CurrentSnapshot, DefineDomain, Op, Result
+from snaporacle.lockstep import Divergence, Step
+from snaporacle.model.ops import CurrentSnapshot, DefineDomain, DeleteSnapshot, Op, Result
 from snaporacle.profiles import load_profile
 from snaporacle.traces import save_divergence
 
@@ -142,3 +142,15 @@ def test_a_run_where_every_example_meets_a_known_finding_ends_cleanly(tmp_path: 
         adapter.close()
     assert result.divergences == ()
     assert result.coverage.known[path.stem] >= 1
+
+
+def test_the_signature_knows_a_file_by_its_kind_not_its_name() -> None:
+    def divergence(difference: str) -> Divergence:
+        op = DeleteSnapshot("d0", "s3")
+        return Divergence([Step(op, Result.ok(), Result.ok())], [difference], None, "/r")
+
+    left = divergence("memory_files: expected [], actual ['d0-s3.mem']")
+    assert divergence_signature(left) == divergence_signature(
+        divergence("memory_files: expected [], actual ['s1.mem']"))
+    assert divergence_signature(left) != divergence_signature(
+        divergence("memory_files: expected [], actual ['d0-vda.s3']"))
