@@ -14,6 +14,7 @@ positions as ``[]`` and every run of digits as ``N`` (snapshot names, node names
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -38,18 +39,41 @@ class KnownFinding:
     signature: tuple[str, str] | None
 
 
-def divergence_signature(divergence: Divergence) -> tuple[str, str]:
-    """What two divergences of the same finding share: operation kind and first difference, with
-    the work directory, numbers and file names left out."""
-    first = divergence.differences[0] if divergence.differences else ""
-    root = divergence.root.rstrip("/")
-    text = first.replace(root, "ROOT") if root else first
+_LISTS = re.compile(r"^(?P<key>[^:]+): expected (?P<expected>\[.*\]), actual (?P<actual>\[.*\])$")
+
+
+def _normalized(text: str, root: str) -> str:
+    text = text.replace(root, "ROOT") if root else text
     # a file is known by its kind (its extension), not by its name: the memory file of a
     # snapshot s3 of d0 (d0-s3.mem) and of a snapshot s1 named by its file (s1.mem) alike
     text = re.sub(r"'[^'/]*?(\.[A-Za-z]+)'", r"'*\1'", text)
     text = re.sub(r"\[\d+\]", "[]", text)
-    text = re.sub(r"\d+", "N", text)
-    return divergence.trace[-1].op.kind, text
+    return re.sub(r"\d+", "N", text)
+
+
+def _list_difference(difference: str) -> str | None:
+    """For a difference between two lists, what one has and the other lacks (so that what other
+    domains or snapshots hold beside it does not count), else ``None``."""
+    match = _LISTS.match(difference)
+    if match is None:
+        return None
+    try:
+        expected = ast.literal_eval(match["expected"])
+        actual = ast.literal_eval(match["actual"])
+        missing = [item for item in expected if item not in actual]
+        extra = [item for item in actual if item not in expected]
+    except (ValueError, SyntaxError, TypeError):
+        return None
+    return f"{match['key']}: missing {missing!r}, extra {extra!r}"
+
+
+def divergence_signature(divergence: Divergence) -> tuple[str, str]:
+    """What two divergences of the same finding share: operation kind and first difference, with
+    the work directory, numbers and file names left out; for two lists, only what one has and
+    the other lacks."""
+    first = divergence.differences[0] if divergence.differences else ""
+    text = _list_difference(first) or first
+    return divergence.trace[-1].op.kind, _normalized(text, divergence.root.rstrip("/"))
 
 
 def trace_paths(paths: Iterable[str | Path]) -> list[Path]:

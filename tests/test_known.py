@@ -154,3 +154,6 @@ def test_the_signature_knows_a_file_by_its_kind_not_its_name() -> None:
         divergence("memory_files: expected [], actual ['s1.mem']"))
     assert divergence_signature(left) != divergence_signature(
         divergence("memory_files: expected [], actual ['d0-vda.s3']"))
+    # what other domains hold beside it does not count
+    assert divergence_signature(left) == divergence_signature(
+        divergence("memory_files: expected ['d2-s1.mem'], actual ['d0-s3.mem', 'd2-s1.mem']"))
