@@ -369,13 +369,24 @@ class LibvirtAdapter:
         disk = next((d for d in self._disks(dom) if d.target == op.disk), None)
         if disk is None:
             return Result(Outcome.INVALID, None, None, f"domain {op.domain} has no disk {op.disk}")
-        if dom.isActive():
-            if dom.state()[0] == self._libvirt.VIR_DOMAIN_PAUSED:
+        paused = dom.isActive() and dom.state()[0] == self._libvirt.VIR_DOMAIN_PAUSED
+        if paused and self._qemu_status(dom) == "postmigrate":
+            # a paused domain's memory went to a file: QEMU holds its images inactive, without
+            # locks, and reads them again when the guest runs; qemu-io through QEMU would abort it
+            self._tool.write(disk.source, disk.format, op.block, op.pattern)
+        elif dom.isActive():
+            if paused:
                 self._activate_block_nodes(dom)
             self._hmp_io(dom, disk, f"write -P {op.pattern} {op.block * BLOCK_SIZE} {BLOCK_SIZE}")
         else:
             self._tool.write(disk.source, disk.format, op.block, op.pattern)
         return Result.ok()
+
+    def _qemu_status(self, dom: Any) -> str:
+        """QEMU's own run state (QMP ``query-status``): ``postmigrate`` after a paused domain's
+        memory snapshot, which libvirt reports as merely paused."""
+        reply = qemu_module().qemuMonitorCommand(dom, json.dumps({"execute": "query-status"}), 0)
+        return str(json.loads(reply)["return"]["status"])
 
     def _write_memory(self, op: WriteMemory) -> Result:
         problem = write_problem(op.block, op.pattern)
