@@ -293,8 +293,13 @@ def plan_disks(
     modes: tuple[tuple[str, DiskMode], ...],
     flags: CreateFlag,
     name: str,
+    online: bool = False,
 ) -> tuple[SnapshotDisk, ...] | Refusal:
-    """The per-disk plan of a create (with overlay paths), or the refusal a disk earns."""
+    """The per-disk plan of a create (with overlay paths), or the refusal a disk earns.
+
+    ``online``: the domain runs or is paused. There a REUSE_EXT overlay that is the disk's active
+    image is no refusal of its own: QEMU fails to open it after the name is checked (see the
+    ``lock`` rule), as libvirt 9.0 and 11.3 do."""
     requested = {d.name: d for d in definition.disks or ()}
     by_target = {d.target: d for d in domain.disks}
     plan: list[SnapshotDisk] = []
@@ -327,7 +332,8 @@ def plan_disks(
             )
         overlay = (request.source_file if request else None) or default_overlay(active, name)
         present = view.exists(overlay)
-        if overlay in overlays or overlay == active:
+        reused_active = overlay == active and online and bool(flags & CreateFlag.REUSE_EXT)
+        if overlay in overlays or (overlay == active and not reused_active):
             return _refuse(
                 "disk", Outcome.UNSUPPORTED, _CONFIG, f"overlay {overlay} for disk {target} is in use"
             )
@@ -382,7 +388,7 @@ def _prepare_create(
     if isinstance(decision.verdict, Rejected):
         if decision.resolved:  # libvirt checks each disk (its files, its format) in turn
             per_disk = plan_disks(view, domain.spec, domain.active, definition,
-                                  decision.resolved, flags, name)
+                                  decision.resolved, flags, name, state.active)
             if isinstance(per_disk, Refusal):
                 return attrs.evolve(per_disk, cell=decision.cell)
         by_table = decision.cell is not None and decision.verdict == profile.verdict(decision.cell)
@@ -391,7 +397,7 @@ def _prepare_create(
     accepted: Accepted = decision.verdict
     cell = decision.cell
     disks = plan_disks(
-        view, domain.spec, domain.active, definition, decision.disks, flags, name
+        view, domain.spec, domain.active, definition, decision.disks, flags, name, state.active
     )
     if isinstance(disks, Refusal):
         return attrs.evolve(disks, cell=cell)
