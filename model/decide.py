@@ -226,8 +226,12 @@ def decide(
     """
     cell = cell_of(profile, domain_state, request, flags, domain_disks)
     if isinstance(cell, Rejected):  # explicit internal and external disks: the mixed rule
-        # comes after each disk's own checks (libvirt's qemuSnapshotPrepare loop)
-        return Decision(None, cell, resolved=_explicit_in_order(request, domain_disks))
+        if flags & CreateFlag.DISK_ONLY or request.memory_mode is MemoryMode.EXTERNAL:
+            # comes after each disk's own checks (libvirt's qemuSnapshotPrepare loop)
+            return Decision(None, cell, resolved=_explicit_in_order(request, domain_disks))
+        # else the disks must match the memory's mode as they are aligned, before any disk's
+        # own check (virDomainSnapshotAlignDisks: "disk 'vda' must use snapshot mode 'internal'")
+        return Decision(None, cell)
     verdict = profile.verdict(cell)
     if isinstance(verdict, Rejected):
         return Decision(cell, verdict)
