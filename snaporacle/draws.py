@@ -12,7 +12,10 @@ weights push toward what drivers get wrong while keeping everything else:
   LIVE, QUIESCE on running domains, REUSE_EXT with external disks, ATOMIC) twice as often as
   the others, and no extra flag half the time;
 - reverts and deletes: snapshots with both a parent and children three times as often as the
-  others, an unknown name sometimes, and every combination of the supported flags.
+  others, an unknown name sometimes, and every combination of the supported flags;
+- the steps Hypothesis fills with zeros after one of its mutations (:func:`filler`): a create,
+  revert or delete (three creates to one of each), its choices made from the step's place, so
+  that such tails grow and walk the snapshot tree.
 
 A choice shrinks toward 0, the first option, so each list starts with the plainest choice.
 

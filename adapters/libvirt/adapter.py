@@ -369,18 +369,32 @@ class LibvirtAdapter:
         disk = next((d for d in self._disks(dom) if d.target == op.disk), None)
         if disk is None:
             return Result(Outcome.INVALID, None, None, f"domain {op.domain} has no disk {op.disk}")
-        paused = dom.isActive() and dom.state()[0] == self._libvirt.VIR_DOMAIN_PAUSED
-        if paused and self._qemu_status(dom) == "postmigrate":
-            # a paused domain's memory went to a file: QEMU holds its images inactive, without
-            # locks, and reads them again when the guest runs; qemu-io through QEMU would abort it
+        if not dom.isActive():
             self._tool.write(disk.source, disk.format, op.block, op.pattern)
-        elif dom.isActive():
-            if paused:
-                self._activate_block_nodes(dom)
-            self._hmp_io(dom, disk, f"write -P {op.pattern} {op.block * BLOCK_SIZE} {BLOCK_SIZE}")
-        else:
-            self._tool.write(disk.source, disk.format, op.block, op.pattern)
+            return Result.ok()
+        paused = dom.state()[0] == self._libvirt.VIR_DOMAIN_PAUSED
+        if paused and self._qemu_status(dom) == "postmigrate" and self._write_unheld(disk, op):
+            return Result.ok()
+        if paused:
+            self._activate_block_nodes(dom)
+        self._hmp_io(dom, disk, f"write -P {op.pattern} {op.block * BLOCK_SIZE} {BLOCK_SIZE}")
         return Result.ok()
+
+    def _write_unheld(self, disk: LiveDisk, op: WriteData) -> bool:
+        """Write the image file itself, if QEMU does not hold it; whether it was written.
+
+        A paused domain whose memory went to a file keeps its images inactive and unlocked (and
+        reads them again when the guest runs): qemu-io through QEMU would abort QEMU 7.2 there
+        (``BDRV_O_INACTIVE``). An overlay a snapshot added after that is active and locked:
+        that one is written through QEMU."""
+        assert self._tool is not None  # the caller checked the driver has images
+        try:
+            self._tool.write(disk.source, disk.format, op.block, op.pattern)
+        except BackendError as err:
+            if "lock" not in str(err):
+                raise
+            return False
+        return True
 
     def _qemu_status(self, dom: Any) -> str:
         """QEMU's own run state (QMP ``query-status``): ``postmigrate`` after a paused domain's
