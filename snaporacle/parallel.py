@@ -1,6 +1,7 @@
 """``snaporacle explore --workers N``: N adapters in N processes, one merged report.
 
-Each worker makes its own adapter (so its own work root, and its own embedded libvirt root),
+Each worker, a clean process, makes its own adapter (so its own work root, and its own embedded
+libvirt root),
 runs ``examples / N`` examples with its own seed (the run's seed plus the worker's number) and
 the shared example database; the parent merges the coverage, keeps the first divergence, and
 sweeps the cells no worker covered with an adapter of its own.
@@ -9,6 +10,7 @@ sweeps the cells no worker covered with an adapter of its own.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -68,7 +70,11 @@ def explore_parallel(job: Job, workers: int, sweep: bool = True,
     jobs = [attrs.evolve(job, examples=share, seed=seed + n) for n in range(workers)]
     reporter.run_started(job.examples, job.steps)
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # workers start from a clean process (forkserver), not as forks of this one: a fork would
+    # inherit this process's embedded libvirt (its root, its threads) when it made an adapter
+    # before, and two workers would then run their domains in one root
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         results = list(pool.map(run_job, jobs))
     coverage = Coverage()
     for result in results:
