@@ -253,7 +253,11 @@ def decide(
         if target in checked:
             own = profile.verdict(attrs.evolve(cell, disk=Column.of(mode)))
             if isinstance(own, Rejected):
-                return Decision(cell, own, resolved=disks[:index])
+                # an internal disk is refused as libvirt reaches it; an external one only once
+                # every disk's files were checked (measured on 11.3: a missing REUSE_EXT overlay
+                # of an external-by-default disk beside internal memory is reported first)
+                reached = disks if mode is DiskMode.EXTERNAL else disks[:index]
+                return Decision(cell, own, resolved=reached)
     if DiskMode.INTERNAL in modes and DiskMode.EXTERNAL in modes:
         return Decision(cell, profile.mixed, resolved=disks)
     internal = DiskMode.INTERNAL in modes or verdict.memory is MemoryMode.INTERNAL
