@@ -121,7 +121,8 @@ def memory_rejection(
     disk_only = bool(flags & CreateFlag.DISK_ONLY)
     verdict = profile.verdict_across_disks(domain_state.column, memory, disk_only)
     if isinstance(verdict, Rejected) and (not parse_only or verdict.outcome is Outcome.INVALID):
-        return Cell(domain_state.column, memory, next(iter(Column)), disk_only)
+        # the row refuses whatever its disks say: its first cell stands for it
+        return Cell(domain_state.column, memory, Column.OMIT, disk_only)
     return None
 
 

@@ -98,8 +98,8 @@ __all__ = [
 
 _BOOLS = (False, True)
 
-#: The explorer's rules beside ``define`` (each has ``may_<kind>`` and ``do_<kind>``).
-RULE_KINDS = ("lifecycle", "write", "write_memory", "create", "revert", "delete", "query", "dumpxml")
+#: What a filler step (:func:`~snaporacle.draws.filler`) carries out, when it can: three creates
+#: to one revert and one delete (each kind has ``may_<kind>`` and ``do_<kind>``).
 FILLER_KINDS = ("create", "create", "create", "revert", "delete")
 _COLUMNS = tuple(Column)
 
@@ -310,10 +310,6 @@ class SnapshotMachine(RuleBasedStateMachine):
         self.domains: list[DomainSpec] = []
         self.rotation = 0
         self.rule_calls = 0
-        #: each rule kind's precondition and body
-        self._kinds: dict[str, tuple[Callable[[], bool], Callable[[Picks], None]]] = {
-            kind: (getattr(self, f"may_{kind}"), getattr(self, f"do_{kind}")) for kind in RULE_KINDS
-        }
 
     # --- helpers for rules ----------------------------------------------------------------------
 
@@ -400,8 +396,8 @@ class SnapshotMachine(RuleBasedStateMachine):
         rule, which would otherwise make such tails nothing but creates."""
         picks = self.picks(c)
         if picks.filled:
-            kind = picks.of([k for k in FILLER_KINDS if self._kinds[k][0]()])
-        self._kinds[kind][1](picks)
+            kind = picks.of([k for k in FILLER_KINDS if getattr(self, f"may_{k}")()])
+        getattr(self, f"do_{kind}")(picks)
 
     @initialize(c=CHOICES, more=CHOICES)
     def define(self, c: bytes, more: bytes) -> None:

@@ -8,8 +8,10 @@ the same signature is dropped as a known finding (counted in the report) while t
 A trace that replays cleanly (fixed on this driver) is reported as such and matches nothing.
 
 The signature is the operation kind and the first difference, with what changes from one trace
-of the same finding to another written alike: the adapter's work directory as ``ROOT``, list
-positions as ``[]`` and every run of digits as ``N`` (snapshot names, node names, seconds).
+of the same finding to another written alike: the adapter's work directory as ``ROOT``, a file
+named without a folder by its extension only (``'*.mem'``), list positions as ``[]`` and every
+run of digits as ``N`` (snapshot names, node names, seconds). A difference between two lists
+keeps only what one has and the other lacks, so that what other domains hold does not count.
 """
 
 from __future__ import annotations

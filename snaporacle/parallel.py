@@ -1,9 +1,8 @@
 """``snaporacle explore --workers N``: N adapters in N processes, one merged report.
 
 Each worker, a clean process, makes its own adapter (so its own work root, and its own embedded
-libvirt root),
-runs ``examples / N`` examples with its own seed (the run's seed plus the worker's number) and
-the shared example database; the parent merges the coverage, keeps the first divergence, and
+libvirt root), runs ``examples / N`` examples with its own seed (the run's seed plus the worker's
+number) and the shared example database; the parent merges the coverage, keeps the first divergence, and
 sweeps the cells no worker covered with an adapter of its own.
 """
 
